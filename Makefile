@@ -1,0 +1,63 @@
+# Two commands, from a fresh clone:
+#   make book   build the whole website into _build/html, executing every chapter
+#   make test   run every test (unit tests, the fresh book build, the browser site test)
+# Both create .venv and install what they need first.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+WEB    := _web/vendor
+WHEELS := .cache/wheelhouse
+
+.PHONY: book test install web-assets wheelhouse sync clean
+
+book: install web-assets
+	$(PY) tools/build_book.py
+
+test: install web-assets wheelhouse
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# MathJax, require.js and the ipywidgets embed script, served by the site itself
+# (see html_extra_path, mathjax_path and nb_ipywidgets_js in _config.yml).
+web-assets: $(WEB)/.copied
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+$(WEB)/.copied: node_modules/.package-lock.json
+	rm -rf $(WEB) && mkdir -p $(WEB)/requirejs $(WEB)/html-manager
+	cp -r node_modules/mathjax/es5 $(WEB)/mathjax
+	cp node_modules/mathjax/LICENSE $(WEB)/mathjax/
+	cp node_modules/requirejs/require.js $(WEB)/requirejs/
+	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js \
+	   node_modules/@jupyter-widgets/html-manager/dist/*.woff* \
+	   node_modules/@jupyter-widgets/html-manager/dist/*.ttf \
+	   node_modules/@jupyter-widgets/html-manager/dist/*.eot \
+	   node_modules/@jupyter-widgets/html-manager/dist/*.svg $(WEB)/html-manager/
+	touch $@
+
+# Wheels for tests/test_student_install.py, which installs helpers the way the
+# Colab cell does into a clean venv, without touching the network during tests.
+wheelhouse: $(WHEELS)/.downloaded
+
+$(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
+	mkdir -p $(WHEELS)
+	$(PY) -m pip download --quiet --dest $(WHEELS) setuptools wheel torch==2.13.0 \
+	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm)==')
+	touch $@
+
+# Regenerate each chapter's .ipynb twin (no outputs) from its .md source.
+sync: install
+	$(VENV)/bin/jupytext --to ipynb chapters/*.md
+
+clean:
+	rm -rf _build _web test-artifacts

@@ -1,0 +1,74 @@
+"""Shared fixtures: the repository layout and one fresh build of the book per test session."""
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def toc_files() -> list[str]:
+    """Every page in _toc.yml, as a path relative to the repository without suffix."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return files
+
+
+def notebook_pages() -> list[str]:
+    """Pages written as MyST Markdown notebooks (they have a kernelspec), e.g. 'chapters/notation'."""
+    pages = []
+    for page in toc_files():
+        source = REPO / f"{page}.md"
+        if source.exists() and "\nkernelspec:" in source.read_text().split("\n---", 2)[0]:
+            pages.append(page)
+    return pages
+
+
+def book_config() -> dict:
+    return yaml.safe_load((REPO / "_config.yml").read_text())
+
+
+@dataclass
+class BuildResult:
+    returncode: int
+    log: str
+    seconds: float
+    html: Path
+
+
+def build_book(book_dir: Path, log_name: str) -> BuildResult:
+    """Run tools/build_book.py (what `make book` runs) on book_dir; keep its log as an artifact."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "build_book.py"), str(book_dir)],
+        cwd=book_dir,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    log = result.stdout + result.stderr
+    (ARTIFACTS / log_name).write_text(log)
+    return BuildResult(result.returncode, log, seconds, book_dir / "_build" / "html")
+
+
+@pytest.fixture(scope="session")
+def built_book() -> BuildResult:
+    """The book built fresh from this working tree, once per test session."""
+    return build_book(REPO, "book-build.log")

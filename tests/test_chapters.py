@@ -1,0 +1,74 @@
+"""The chapters as files: paired notebooks in sync, no outputs, the install cell, the toc."""
+
+import re
+
+import jupytext
+import nbformat
+import pytest
+
+from conftest import REPO, book_config, notebook_pages, toc_files
+
+CHAPTERS = notebook_pages()
+
+
+def cells_of(notebook):
+    """What must agree between the .md and the .ipynb of a chapter."""
+    return [
+        (cell.cell_type, cell.source, sorted(cell.metadata.get("tags", [])))
+        for cell in notebook.cells
+    ]
+
+
+def test_there_are_notebook_chapters():
+    assert CHAPTERS, "no page in _toc.yml is a MyST notebook"
+
+
+def test_every_page_in_the_toc_exists():
+    missing = [page for page in toc_files() if not (REPO / f"{page}.md").exists()]
+    assert not missing, f"_toc.yml lists pages with no .md file: {missing}"
+
+
+def test_every_chapter_file_is_in_the_toc():
+    listed = set(toc_files())
+    stray = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "chapters").glob("*.md")
+        if str(path.relative_to(REPO).with_suffix("")) not in listed
+    ]
+    assert not stray, f"chapters missing from _toc.yml: {stray}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_paired_notebook_exists_and_is_in_sync(chapter):
+    text = REPO / f"{chapter}.md"
+    paired = REPO / f"{chapter}.ipynb"
+    assert paired.exists(), f"{paired.name} is missing: run `make sync`"
+    from_text = jupytext.read(text)
+    from_ipynb = nbformat.read(paired, as_version=4)
+    assert cells_of(from_ipynb) == cells_of(from_text), (
+        f"{paired.name} is out of sync with {text.name}: run `make sync`"
+    )
+    assert from_ipynb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_paired_notebook_has_no_outputs(chapter):
+    notebook = nbformat.read(REPO / f"{chapter}.ipynb", as_version=4)
+    with_outputs = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+    ]
+    assert not with_outputs, f"cells {with_outputs} keep outputs: run `make sync`"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_first_code_cell_installs_helpers_from_the_repository(chapter):
+    repository = book_config()["repository"]
+    code_cells = [c for c in jupytext.read(REPO / f"{chapter}.md").cells if c.cell_type == "code"]
+    assert code_cells, f"{chapter} has no code cell"
+    first = code_cells[0].source
+    assert re.search(r"^try:\n    import helpers\nexcept ImportError:", first, re.M), first
+    pip_line = f'%pip install --quiet "helpers @ git+{repository["url"]}@{repository["branch"]}"'
+    assert pip_line in first, f"the install cell of {chapter} must contain {pip_line}"
+    assert "remove-cell" in code_cells[0].metadata.get("tags", [])

@@ -1,0 +1,177 @@
+"""The built website in a real browser, with every non-local request blocked.
+
+Serves _build/html on localhost and opens every page in headless Chromium:
+math renders, images load and have alt text, nothing fails, launch buttons
+point at notebooks that exist, widgets render. A screenshot of every page is
+saved under test-artifacts/site/.
+"""
+
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from conftest import ARTIFACTS, REPO, book_config, notebook_pages, toc_files
+
+PAGES = [*toc_files(), "index", "genindex", "search"]
+PAGES_WITH_MATH = ["preface", "chapters/notation"]
+PAGES_WITH_WIDGETS = ["chapters/notation"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def find_chromium():
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(built_book):
+    assert built_book.returncode == 0, "the book did not build; see test_book_build"
+    handler = functools.partial(QuietHandler, directory=str(built_book.html))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = find_chromium()
+    if chromium is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message + ", so in CI this is an error")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def visit(site_url, browser):
+    """Open a page offline; return the page and what went wrong while loading it."""
+    screenshots = ARTIFACTS / "site"
+    screenshots.mkdir(parents=True, exist_ok=True)
+
+    def open_page(name):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        problems = {"console": [], "external": [], "failed": []}
+
+        def route(route):
+            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                problems["external"].append(route.request.url)
+                route.abort()
+
+        page.route("**/*", route)
+        page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
+        page.on("pageerror", lambda e: problems["console"].append(str(e)))
+        page.on("requestfailed", lambda r: problems["failed"].append(f"{r.url} ({r.failure})"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and problems["failed"].append(f"{r.url} (HTTP {r.status})"),
+        )
+        page.goto(f"{site_url}/{name}.html", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        # MathJax typesets after load; its startup promise resolves when it is done.
+        page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+        if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+            page.wait_for_selector(".jupyter-widgets.widget-slider, .jupyter-widgets .widget-slider", timeout=15000)
+        page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
+        return page, problems
+
+    return open_page
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_offline_without_errors(visit, name):
+    page, problems = visit(name)
+    assert not problems["external"], f"{name} asks the network for {problems['external']}"
+    assert not problems["failed"], f"{name} has failed local requests: {problems['failed']}"
+    assert not problems["console"], f"{name} logs errors: {problems['console']}"
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_math_is_rendered_where_there_is_math(visit, name):
+    page, _ = visit(name)
+    math = page.locator(".math").count()
+    unrendered = page.locator(".math:not(:has(mjx-container))").count()
+    errors = page.locator("mjx-merror").count()
+    page.context.close()
+    if name in PAGES_WITH_MATH:
+        assert math > 0, f"{name} should have math"
+    assert unrendered == 0, f"{unrendered} of {math} math elements on {name} were not typeset"
+    assert errors == 0, f"{errors} TeX errors on {name}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_images_load_and_have_alt_text(visit, name):
+    page, _ = visit(name)
+    images = page.eval_on_selector_all(
+        "img",
+        "els => els.map(e => ({src: e.currentSrc || e.src, alt: e.getAttribute('alt'),"
+        " loaded: e.complete && e.naturalWidth > 0}))",
+    )
+    page.context.close()
+    broken = [image["src"] for image in images if not image["loaded"]]
+    no_alt = [image["src"] for image in images if not (image["alt"] or "").strip()]
+    assert not broken, f"images on {name} did not load: {broken}"
+    assert not no_alt, f"images on {name} have no alt text: {no_alt}"
+
+
+@pytest.mark.parametrize("name", notebook_pages())
+def test_launch_buttons_open_the_paired_notebook(visit, name):
+    page, _ = visit(name)
+    colab = page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
+    binder = page.eval_on_selector_all('a[href*="mybinder.org"]', "els => els.map(e => e.href)")
+    page.context.close()
+    repository = book_config()["repository"]
+    owner_repo = urlparse(repository["url"]).path.strip("/")
+    assert colab == [
+        f"https://colab.research.google.com/github/{owner_repo}/blob/{repository['branch']}/{name}.ipynb"
+    ]
+    assert len(binder) == 1 and binder[0].startswith(f"https://mybinder.org/v2/gh/{owner_repo}/")
+    notebook_path = parse_qs(urlparse(binder[0]).query)["urlpath"][0].removeprefix("tree/")
+    assert notebook_path == f"{name}.ipynb"
+    assert (REPO / notebook_path).is_file()
+
+
+@pytest.mark.parametrize("name", PAGES_WITH_WIDGETS)
+def test_widgets_render_from_saved_state(visit, name):
+    page, problems = visit(name)
+    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    sliders = page.locator(".widget-slider").count()
+    labels = page.locator(".widget-slider .widget-label").all_inner_texts()
+    page.context.close()
+    assert views >= 1, f"{name} has no widget in its saved state"
+    assert sliders >= 2, f"{name} rendered {sliders} sliders"
+    assert "D (input)" in labels and "H (hidden)" in labels, labels
+    assert not problems["console"]
