@@ -1,5 +1,6 @@
 """Shared fixtures: the repository layout and one fresh build of the book per test session."""
 
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +43,25 @@ def notebook_pages() -> list[str]:
 
 def book_config() -> dict:
     return yaml.safe_load((REPO / "_config.yml").read_text())
+
+
+def copy_working_tree(destination: Path) -> Path:
+    """Copy the files git tracks or would track (not ignored ones) to destination.
+
+    This is what a fresh clone of the current work would contain: no .venv,
+    no _build, no node_modules.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for relative in filter(None, listed):
+        source = REPO / relative
+        if source.is_file():
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
 
 
 @dataclass

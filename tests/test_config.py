@@ -59,3 +59,22 @@ def test_repository_url_is_named_in_one_place():
     for path in checked:
         for found in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", path.read_text()):
             assert found == url, f"{path.name} names {found}, _config.yml names {url}"
+
+
+def pinned_versions(path):
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s+]+)", line)
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_binder_runs_the_versions_the_book_is_built_with():
+    book = pinned_versions(REPO / "requirements.txt")
+    binder = pinned_versions(REPO / "binder" / "requirements.txt")
+    assert {"torch", "numpy", "matplotlib", "ipywidgets", "tqdm"} <= set(binder)
+    for package, version in binder.items():
+        assert book.get(package) == version, f"binder pins {package}=={version}, the book {book.get(package)}"
+    assert "torch==2.13.0+cpu" in (REPO / "binder" / "requirements.txt").read_text()
+    assert "pip install --no-deps" in (REPO / "binder" / "postBuild").read_text()

@@ -1,0 +1,63 @@
+"""The whole book builds fresh, and a broken chapter makes the build fail."""
+
+import re
+
+import pytest
+
+from conftest import REPO, build_book, copy_working_tree, toc_files
+
+
+def test_book_builds_fresh_without_warnings(built_book):
+    assert built_book.returncode == 0, built_book.log[-5000:]
+    assert "build succeeded" in built_book.log
+    assert not re.search(r"WARNING: ", built_book.log), built_book.log[-5000:]
+    print(f"fresh build: {built_book.seconds:.1f} s")
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_every_page_is_built(built_book, page):
+    assert (built_book.html / f"{page}.html").is_file()
+
+
+def test_index_opens_the_preface(built_book):
+    assert 'url=preface.html' in (built_book.html / "index.html").read_text()
+
+
+def test_chapters_were_executed_during_the_build(built_book):
+    html = (built_book.html / "chapters" / "notation.html").read_text()
+    # printed by a cell of chapters/notation.md, so present only if it ran
+    assert "largest difference between the book's equation and nn.RNN: " in html
+    assert "parameters: 72 = H(D + H + 2) = 72" in html
+
+
+FAULTS = {
+    "failing cell": (
+        "chapters/notation.md",
+        '\n```{code-cell} ipython3\nraise RuntimeError("deliberately failing cell")\n```\n',
+        "deliberately failing cell",
+    ),
+    "sphinx warning": (
+        "preface.md",
+        "\nA citation of a key that is not in references.bib: {cite:p}`no_such_paper_1999`.\n",
+        "no_such_paper_1999",
+    ),
+    "stderr output": (
+        "chapters/notation.md",
+        '\n```{code-cell} ipython3\nimport warnings\nwarnings.warn("deliberate library warning")\n```\n',
+        "stderr was found in the cell outputs",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_broken_book_fails_to_build(tmp_path, fault):
+    page, addition, evidence = FAULTS[fault]
+    book = copy_working_tree(tmp_path / "book")
+    (book / "_web").symlink_to(REPO / "_web")
+    with open(book / page, "a") as source:
+        source.write(addition)
+
+    result = build_book(book, f"faulty-build-{fault.replace(' ', '-')}.log")
+
+    assert result.returncode != 0, f"the build with a {fault} succeeded"
+    assert evidence in result.log

@@ -1,0 +1,69 @@
+"""Install helpers the way a chapter's first cell does on Colab, into a clean venv.
+
+The venv starts with only the pinned torch (Colab starts with its own), then gets
+a regular, non-editable install of the package from a copy of the repository.
+Every module must import from the installed copy, and torch must be untouched.
+Everything comes from the wheelhouse `make wheelhouse` fills, so no network is
+used during the test.
+"""
+
+import json
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from conftest import REPO, copy_working_tree
+
+WHEELHOUSE = REPO / ".cache" / "wheelhouse"
+
+IMPORT_EVERYTHING = """
+import importlib, importlib.metadata, json, pkgutil
+import helpers
+names = [m.name for m in pkgutil.walk_packages(helpers.__path__, "helpers.")]
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({
+    "helpers_file": helpers.__file__,
+    "modules": sorted(names),
+    "torch": importlib.metadata.version("torch"),
+}))
+"""
+
+
+def run(*command, cwd=None):
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_student_install_into_a_clean_environment(tmp_path):
+    assert (WHEELHOUSE / ".downloaded").exists(), (
+        f"{WHEELHOUSE} is empty: `make wheelhouse` (part of `make test`) fills it"
+    )
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    offline = ["--no-index", "--find-links", str(WHEELHOUSE), "--disable-pip-version-check"]
+
+    run(python, "-m", "pip", "install", *offline, "torch==2.13.0")
+    torch_before = run(python, "-c", "import importlib.metadata as m; print(m.version('torch'))").strip()
+
+    source = copy_working_tree(tmp_path / "repository")
+    log = run(python, "-m", "pip", "install", *offline, str(source))
+    assert "Uninstalling torch" not in log
+    installed_line = next(line for line in log.splitlines() if line.startswith("Successfully installed"))
+    assert " helpers-" in installed_line
+    assert " torch-" not in installed_line, installed_line
+
+    report = json.loads(run(python, "-c", IMPORT_EVERYTHING, cwd=tmp_path).strip().splitlines()[-1])
+    assert report["torch"] == torch_before
+    assert str(tmp_path / "venv") in report["helpers_file"], "helpers was not imported from the install"
+    in_source = sorted(
+        "helpers." + ".".join(path.relative_to(REPO / "src" / "helpers").with_suffix("").parts)
+        for path in (REPO / "src" / "helpers").rglob("*.py")
+        if path.name != "__init__.py"
+    )
+    assert report["modules"] == in_source, "the installed package lacks modules the source has"
+    assert sys.prefix not in report["helpers_file"]
