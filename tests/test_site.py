@@ -175,3 +175,26 @@ def test_widgets_render_from_saved_state(visit, name):
     assert sliders >= 2, f"{name} rendered {sliders} sliders"
     assert "D (input)" in labels and "H (hidden)" in labels, labels
     assert not problems["console"]
+
+
+PAGES_WITH_SOLUTIONS = ["chapters/notation"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_solutions_are_hidden_until_opened(visit, name):
+    page, _ = visit(name)
+    solutions = page.locator(".solution.dropdown")
+    count = solutions.count()
+    hidden_at_first, shown_after_click = [], []
+    for index in range(count):
+        solution = solutions.nth(index)
+        body = solution.locator("section").first
+        hidden_at_first.append(not body.is_visible())
+        solution.locator(".admonition-title").click()
+        body.wait_for(state="visible", timeout=5000)
+        shown_after_click.append(body.is_visible())
+    page.context.close()
+    if name in PAGES_WITH_SOLUTIONS:
+        assert count > 0, f"{name} should have exercise solutions"
+    assert all(hidden_at_first), f"solutions visible on {name} before a click: {hidden_at_first}"
+    assert all(shown_after_click)
