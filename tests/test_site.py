@@ -72,14 +72,16 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def visit(site_url, browser):
     """Open a page offline; return the page and what went wrong while loading it."""
     screenshots = ARTIFACTS / "site"
     screenshots.mkdir(parents=True, exist_ok=True)
+    contexts = []
 
     def open_page(name):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
         page = context.new_page()
         problems = {"console": [], "external": [], "failed": []}
 
@@ -107,7 +109,9 @@ def visit(site_url, browser):
         page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
         return page, problems
 
-    return open_page
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -116,7 +120,6 @@ def test_page_loads_offline_without_errors(visit, name):
     assert not problems["external"], f"{name} asks the network for {problems['external']}"
     assert not problems["failed"], f"{name} has failed local requests: {problems['failed']}"
     assert not problems["console"], f"{name} logs errors: {problems['console']}"
-    page.context.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -125,7 +128,6 @@ def test_math_is_rendered_where_there_is_math(visit, name):
     math = page.locator(".math").count()
     unrendered = page.locator(".math:not(:has(mjx-container))").count()
     errors = page.locator("mjx-merror").count()
-    page.context.close()
     if name in PAGES_WITH_MATH:
         assert math > 0, f"{name} should have math"
     assert unrendered == 0, f"{unrendered} of {math} math elements on {name} were not typeset"
@@ -140,7 +142,6 @@ def test_images_load_and_have_alt_text(visit, name):
         "els => els.map(e => ({src: e.currentSrc || e.src, alt: e.getAttribute('alt'),"
         " loaded: e.complete && e.naturalWidth > 0}))",
     )
-    page.context.close()
     broken = [image["src"] for image in images if not image["loaded"]]
     no_alt = [image["src"] for image in images if not (image["alt"] or "").strip()]
     assert not broken, f"images on {name} did not load: {broken}"
@@ -152,7 +153,6 @@ def test_launch_buttons_open_the_paired_notebook(visit, name):
     page, _ = visit(name)
     colab = page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
     binder = page.eval_on_selector_all('a[href*="mybinder.org"]', "els => els.map(e => e.href)")
-    page.context.close()
     repository = book_config()["repository"]
     owner_repo = urlparse(repository["url"]).path.strip("/")
     assert colab == [
@@ -170,7 +170,6 @@ def test_widgets_render_from_saved_state(visit, name):
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     sliders = page.locator(".widget-slider").count()
     labels = page.locator(".widget-slider .widget-label").all_inner_texts()
-    page.context.close()
     assert views >= 1, f"{name} has no widget in its saved state"
     assert sliders >= 2, f"{name} rendered {sliders} sliders"
     assert "D (input)" in labels and "H (hidden)" in labels, labels
@@ -193,7 +192,6 @@ def test_solutions_are_hidden_until_opened(visit, name):
         solution.locator(".admonition-title").click()
         body.wait_for(state="visible", timeout=5000)
         shown_after_click.append(body.is_visible())
-    page.context.close()
     if name in PAGES_WITH_SOLUTIONS:
         assert count > 0, f"{name} should have exercise solutions"
     assert all(hidden_at_first), f"solutions visible on {name} before a click: {hidden_at_first}"
