@@ -72,3 +72,14 @@ def test_first_code_cell_installs_helpers_from_the_repository(chapter):
     pip_line = f'%pip install --quiet "helpers @ git+{repository["url"]}@{repository["branch"]}"'
     assert pip_line in first, f"the install cell of {chapter} must contain {pip_line}"
     assert "remove-cell" in code_cells[0].metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_install_cell_is_valid_ipython_that_calls_pip(chapter):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    first = next(c for c in jupytext.read(REPO / f"{chapter}.md").cells if c.cell_type == "code")
+    python = TransformerManager().transform_cell(first.source)
+    compile(python, f"{chapter} install cell", "exec")
+    # the indented %pip inside `except ImportError:` must become a magic call
+    assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), python
