@@ -72,46 +72,68 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
+def open_offline(browser, site_url, name):
+    """Open a page with non-local requests blocked; return it and what went wrong while loading."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = {"console": [], "external": [], "failed": []}
+
+    def route(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            problems["external"].append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
+    page.on("pageerror", lambda e: problems["console"].append(str(e)))
+    page.on("requestfailed", lambda r: problems["failed"].append(f"{r.url} ({r.failure})"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and problems["failed"].append(f"{r.url} (HTTP {r.status})"),
+    )
+    page.goto(f"{site_url}/{name}.html", wait_until="load")
+    page.wait_for_load_state("networkidle")
+    # MathJax typesets after load; its startup promise resolves when it is done.
+    page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+    if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+        page.wait_for_selector(".jupyter-widgets.widget-slider, .jupyter-widgets .widget-slider", timeout=15000)
+    return page, problems
+
+
+@pytest.fixture(scope="module")
 def visit(site_url, browser):
-    """Open a page offline; return the page and what went wrong while loading it."""
+    """Each page loaded once and screenshotted; the checks below only read it."""
     screenshots = ARTIFACTS / "site"
     screenshots.mkdir(parents=True, exist_ok=True)
-    contexts = []
+    loaded = {}
+
+    def loaded_page(name):
+        if name not in loaded:
+            page, problems = open_offline(browser, site_url, name)
+            page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
+            loaded[name] = (page, problems)
+        return loaded[name]
+
+    yield loaded_page
+    for page, _ in loaded.values():
+        page.context.close()
+
+
+@pytest.fixture
+def fresh_page(site_url, browser):
+    """A page of its own, for a test that clicks and so changes what the others read."""
+    opened = []
 
     def open_page(name):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        problems = {"console": [], "external": [], "failed": []}
-
-        def route(route):
-            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                problems["external"].append(route.request.url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
-        page.on("pageerror", lambda e: problems["console"].append(str(e)))
-        page.on("requestfailed", lambda r: problems["failed"].append(f"{r.url} ({r.failure})"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and problems["failed"].append(f"{r.url} (HTTP {r.status})"),
-        )
-        page.goto(f"{site_url}/{name}.html", wait_until="load")
-        page.wait_for_load_state("networkidle")
-        # MathJax typesets after load; its startup promise resolves when it is done.
-        page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
-        if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
-            page.wait_for_selector(".jupyter-widgets.widget-slider, .jupyter-widgets .widget-slider", timeout=15000)
-        page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
-        return page, problems
+        page, _ = open_offline(browser, site_url, name)
+        opened.append(page)
+        return page
 
     yield open_page
-    for context in contexts:
-        context.close()
+    for page in opened:
+        page.context.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -180,8 +202,8 @@ PAGES_WITH_SOLUTIONS = ["chapters/notation"]
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_solutions_are_hidden_until_opened(visit, name):
-    page, _ = visit(name)
+def test_solutions_are_hidden_until_opened(fresh_page, name):
+    page = fresh_page(name)
     solutions = page.locator(".solution.dropdown")
     count = solutions.count()
     hidden_at_first, shown_after_click = [], []
