@@ -1,0 +1,130 @@
+"""Input checks that turn a wrong argument into a message a student can act on.
+
+Every public function in :mod:`helpers` checks its arguments before computing,
+so a wrong shape says *which argument*, *what it got* and *what was expected*,
+instead of ending in a broadcasting error three frames deep. Sizes are named
+after the symbols of the book (``N`` batch, ``T`` length, ``D`` input, ``H``
+hidden), and a :class:`Dims` object remembers which argument fixed each size::
+
+    dims = Dims()
+    x = dims.array("x", x, ("N", "T", "D"))
+    Wx = dims.array("Wx", Wx, ("D", "H"))
+    # ValueError: Wx has shape (5, 3), expected (D, H) = (4, H):
+    #             D = 4 comes from x, but Wx has 5 there
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["Dims", "check_positive_int", "check_probability", "check_choice"]
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of dtype {value.dtype} and shape {tuple(value.shape)}"
+    return f"{type(value).__name__} {value!r}"[:120]
+
+
+class Dims:
+    """Named sizes shared by the arguments of one call.
+
+    The first argument that has a dimension named ``"H"`` fixes ``H``; every
+    later argument must agree or gets an error that names both arguments.
+    Integer entries in a spec are fixed sizes (``("N", 2)``).
+    """
+
+    def __init__(self, **known):
+        self.sizes = dict(known)
+        self.source = {name: "the arguments" for name in known}
+
+    def __getitem__(self, name):
+        return self.sizes[name]
+
+    def array(self, name, value, spec, *, finite=False, allow_empty=()):
+        """Check a floating-point numpy array against ``spec`` and return it."""
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array, got {_describe(value)}")
+        if not np.issubdtype(value.dtype, np.floating):
+            raise TypeError(
+                f"{name} must hold floats (float32 or float64), got dtype {value.dtype}; "
+                f"convert it with {name}.astype(np.float64)"
+            )
+        self._check_shape(name, tuple(value.shape), spec, allow_empty)
+        if finite and not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return value
+
+    def tensor(self, name, value, spec, *, floating=True, allow_empty=()):
+        """Check a torch tensor against ``spec`` and return it."""
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {_describe(value)}")
+        if floating and not value.is_floating_point():
+            raise TypeError(
+                f"{name} must be a floating-point tensor, got dtype {value.dtype}; "
+                f"convert it with {name}.float() or {name}.double()"
+            )
+        self._check_shape(name, tuple(value.shape), spec, allow_empty)
+        return value
+
+    def _check_shape(self, name, shape, spec, allow_empty):
+        expected = "(" + ", ".join(str(s) for s in spec) + ")"
+        if len(shape) != len(spec):
+            raise ValueError(
+                f"{name} must have {len(spec)} dimensions {expected}, "
+                f"got {len(shape)} dimensions with shape {shape}"
+            )
+        for axis, (size, want) in enumerate(zip(shape, spec)):
+            if isinstance(want, numbers.Integral):
+                if size != want:
+                    raise ValueError(
+                        f"{name} has shape {shape}, expected {expected}: "
+                        f"dimension {axis} must be {want}, got {size}"
+                    )
+                continue
+            if size == 0 and want not in allow_empty:
+                raise ValueError(
+                    f"{name} has shape {shape}, expected {expected} with {want} >= 1: "
+                    f"{want} = 0 (an empty {_WHAT.get(want, 'dimension')}) is not allowed"
+                )
+            if want in self.sizes and self.sizes[want] != size:
+                raise ValueError(
+                    f"{name} has shape {shape}, expected {expected}: {want} = "
+                    f"{self.sizes[want]} comes from {self.source[want]}, "
+                    f"but {name} has {size} there"
+                )
+            if want not in self.sizes:
+                self.sizes[want] = size
+                self.source[want] = name
+
+
+_WHAT = {"N": "batch", "T": "sequence", "D": "input", "H": "hidden state", "C": "class set"}
+
+
+def check_positive_int(name, value, *, minimum=1):
+    """Return ``value`` if it is an int of at least ``minimum``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {_describe(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_probability(name, value):
+    """Return ``value`` if it is a number in [0, 1], else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {_describe(value)}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else raise."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value
