@@ -13,12 +13,20 @@ hidden), and a :class:`Dims` object remembers which argument fixed each size::
     #             D = 4 comes from x, but Wx has 5 there
 """
 
+import math
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["Dims", "check_positive_int", "check_probability", "check_choice"]
+__all__ = [
+    "Dims",
+    "check_positive_int",
+    "check_positive_number",
+    "check_probability",
+    "check_choice",
+    "check_same_dtype_and_device",
+]
 
 
 def _describe(value):
@@ -43,6 +51,17 @@ class Dims:
 
     def __getitem__(self, name):
         return self.sizes[name]
+
+    def fix(self, name, size, source):
+        """Fix size ``name`` before any argument is checked; return ``self``.
+
+        ``source`` says where the size comes from, for the error message: after
+        ``dims.fix("D", 4, "the RNN's input_size")``, an input with 5 features
+        gets "D = 4 comes from the RNN's input_size, but input has 5 there".
+        """
+        self.sizes[name] = size
+        self.source[name] = source
+        return self
 
     def array(self, name, value, spec, *, finite=False, allow_empty=()):
         """Check a floating-point numpy array against ``spec`` and return it."""
@@ -69,6 +88,46 @@ class Dims:
             )
         self._check_shape(name, tuple(value.shape), spec, allow_empty)
         return value
+
+    def integers(self, name, value, spec, *, allow_empty=()):
+        """Check an integer numpy array (class labels, token ids) against ``spec`` and return it.
+
+        ``bool`` arrays are refused: a label array of True/False is almost
+        always a mask passed in the wrong place.
+        """
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array of integers, got {_describe(value)}")
+        if not np.issubdtype(value.dtype, np.integer):
+            raise TypeError(
+                f"{name} must hold integers (for example int64), got dtype {value.dtype}; "
+                f"if it holds whole numbers, convert it with {name}.astype(np.int64)"
+            )
+        self._check_shape(name, tuple(value.shape), spec, allow_empty)
+        return value
+
+    def mask(self, name, value, spec, *, allow_empty=()):
+        """Check a mask against ``spec`` and return it as a bool array.
+
+        A mask says which entries count: True (or 1) counts, False (or 0) does
+        not. Bool arrays are returned as they are; integer or float arrays must
+        hold only 0 and 1 and come back as ``value != 0``.
+        """
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array of bools, got {_describe(value)}")
+        numeric = np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
+        if value.dtype != np.bool_ and not numeric:
+            raise TypeError(f"{name} must hold bools (or 0 and 1), got dtype {value.dtype}")
+        self._check_shape(name, tuple(value.shape), spec, allow_empty)
+        if value.dtype == np.bool_:
+            return value
+        not_binary = (value != 0) & (value != 1)
+        if not_binary.any():
+            position = tuple(int(i) for i in np.argwhere(not_binary)[0])
+            raise ValueError(
+                f"{name} must hold only 0 and 1 (or False and True), "
+                f"got {value[position].item()!r} at {name}[{', '.join(map(str, position))}]"
+            )
+        return value != 0
 
     def _check_shape(self, name, shape, spec, allow_empty):
         expected = "(" + ", ".join(str(s) for s in spec) + ")"
@@ -113,6 +172,15 @@ def check_positive_int(name, value, *, minimum=1):
     return int(value)
 
 
+def check_positive_number(name, value):
+    """Return ``value`` as a float if it is a finite real number > 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number > 0, got {_describe(value)}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
 def check_probability(name, value):
     """Return ``value`` if it is a number in [0, 1], else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -127,4 +195,24 @@ def check_choice(name, value, choices):
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value
+
+
+def check_same_dtype_and_device(name, value, like, like_name):
+    """Return tensor ``value`` if it has the device and dtype of tensor ``like``, else raise.
+
+    Nothing in :mod:`helpers` converts or moves a tensor behind the caller's
+    back, so the message says how the caller can do it (``like_name`` says what
+    ``like`` is, for example "the parameters of RNN").
+    """
+    if value.device != like.device:
+        raise ValueError(
+            f"{name} is on device {value.device}, expected {like.device} (the device of "
+            f"{like_name}); move one to the other, for example {name}.to({str(like.device)!r})"
+        )
+    if value.dtype != like.dtype:
+        raise TypeError(
+            f"{name} has dtype {value.dtype}, expected {like.dtype} (the dtype of "
+            f"{like_name}); convert one to the other, for example {name}.to({like.dtype})"
+        )
     return value
