@@ -7,11 +7,45 @@ One module per concept, each readable next to the chapter that introduces it:
   random number generator a chapter uses.
 - :mod:`helpers.source`: :func:`show_source`, shows the tested code of a helper
   in the page, so readers read the code the tests test.
+- :mod:`helpers.numpy_rnn`: the vanilla RNN in numpy, forward and backward
+  (BPTT by hand), with a temporal read-out and softmax loss.
+- :mod:`helpers.gradcheck`: central differences and relative errors.
+- :mod:`helpers.modules`: PyTorch modules written from scratch with the
+  ``torch.nn`` contract (``RNNCell``, ``RNN``).
+- :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
+  splits and loaders.
+- :mod:`helpers.training`: the one training loop of the book.
+- :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
+- :mod:`helpers.exercises`: automatic checks for the exercises.
+- :mod:`helpers.validation`: the argument checks every public function uses.
 """
 
+from helpers import (
+    exercises,
+    gradcheck,
+    modules,
+    numpy_rnn,
+    plotting,
+    tasks,
+    training,
+    validation,
+)
 from helpers.device import DEVICE_ENV_VAR, get_device
 from helpers.reproducibility import seed_everything
 from helpers.source import show_source
 
-__all__ = ["DEVICE_ENV_VAR", "get_device", "seed_everything", "show_source"]
+__all__ = [
+    "DEVICE_ENV_VAR",
+    "get_device",
+    "seed_everything",
+    "show_source",
+    "exercises",
+    "gradcheck",
+    "modules",
+    "numpy_rnn",
+    "plotting",
+    "tasks",
+    "training",
+    "validation",
+]
 __version__ = "0.1.0"
