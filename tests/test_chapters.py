@@ -83,3 +83,43 @@ def test_install_cell_is_valid_ipython_that_calls_pip(chapter):
     compile(python, f"{chapter} install cell", "exec")
     # the indented %pip inside `except ImportError:` must become a magic call
     assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), python
+
+
+def exercise_labels(text):
+    return re.findall(r"^```\{exercise\}\n:label: (\S+)", text, re.M)
+
+
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c != "chapters/notation"])
+def test_chapter_has_three_exercises_and_an_automatic_check(chapter):
+    text = (REPO / f"{chapter}.md").read_text()
+    assert len(exercise_labels(text)) >= 3, f"{chapter} needs at least three exercises"
+    assert re.search(r"^helpers\.exercises\.check_\w+\(", text, re.M), (
+        f"{chapter} needs an implementation exercise checked by helpers.exercises"
+    )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solution_regions_are_well_formed_and_collapsed(chapter):
+    for cell in jupytext.read(REPO / f"{chapter}.md").cells:
+        begins = cell.source.count("### BEGIN SOLUTION")
+        ends = cell.source.count("### END SOLUTION")
+        assert begins == ends, f"{chapter}: unbalanced solution markers in\n{cell.source}"
+        if begins:
+            assert cell.cell_type == "code"
+            assert "hide-input" in cell.metadata.get("tags", []), (
+                f"{chapter}: a cell with a solution must be tagged hide-input"
+            )
+            assert cell.source.index("### BEGIN SOLUTION") < cell.source.index("### END SOLUTION")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_label_is_unique_across_the_book(chapter):
+    labels = exercise_labels((REPO / f"{chapter}.md").read_text())
+    others = [
+        label
+        for other in CHAPTERS
+        if other != chapter
+        for label in exercise_labels((REPO / f"{other}.md").read_text())
+    ]
+    assert len(set(labels)) == len(labels), f"{chapter} repeats an exercise label"
+    assert not set(labels) & set(others), f"{chapter} shares exercise labels with another chapter"

@@ -18,7 +18,8 @@ import pytest
 from conftest import ARTIFACTS, REPO, book_config, notebook_pages, toc_files
 
 PAGES = [*toc_files(), "index", "genindex", "search"]
-PAGES_WITH_MATH = ["preface", "chapters/notation"]
+CHAPTERS = [page for page in toc_files() if page.startswith("chapters/")]
+PAGES_WITH_MATH = ["preface", *CHAPTERS]
 PAGES_WITH_WIDGETS = ["chapters/notation"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -98,7 +99,8 @@ def open_offline(browser, site_url, name):
     # MathJax typesets after load; its startup promise resolves when it is done.
     page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
     if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
-        page.wait_for_selector(".jupyter-widgets.widget-slider, .jupyter-widgets .widget-slider", timeout=15000)
+        # Any widget the html-manager rendered: sliders, progress bars, ...
+        page.wait_for_selector(".jupyter-widgets", timeout=15000)
     return page, problems
 
 
@@ -198,7 +200,7 @@ def test_widgets_render_from_saved_state(visit, name):
     assert not problems["console"]
 
 
-PAGES_WITH_SOLUTIONS = ["chapters/notation"]
+PAGES_WITH_SOLUTIONS = CHAPTERS
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -218,3 +220,23 @@ def test_solutions_are_hidden_until_opened(fresh_page, name):
         assert count > 0, f"{name} should have exercise solutions"
     assert all(hidden_at_first), f"solutions visible on {name} before a click: {hidden_at_first}"
     assert all(shown_after_click)
+
+
+PAGES_WITH_SOLUTION_CODE = [
+    page for page in CHAPTERS if "### BEGIN SOLUTION" in (REPO / f"{page}.md").read_text()
+]
+
+
+@pytest.mark.parametrize("name", PAGES_WITH_SOLUTION_CODE)
+def test_solution_code_is_collapsed_until_opened(fresh_page, name):
+    page = fresh_page(name)
+    cells = page.locator(".cell.tag_hide-input").filter(has_text="BEGIN SOLUTION")
+    assert cells.count() >= 1, f"{name}: no collapsed cell holds a solution"
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        source = cell.locator(".cell_input")
+        assert not source.is_visible(), f"{name}: solution code visible before a click"
+        cell.locator("summary").first.click()
+        source.wait_for(state="visible", timeout=5000)
+        # The check's report below the code stays visible either way.
+        assert cell.locator(".cell_output").is_visible()
