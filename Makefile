@@ -1,6 +1,7 @@
 # Two commands, from a fresh clone:
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
+#   make bench  measure (chapter execution times; see benchmarks/)
 # Both create .venv and install what they need first.
 
 PYTHON ?= python3
@@ -10,13 +11,17 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test install web-assets wheelhouse sync clean
+.PHONY: book test bench install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
 
 test: install web-assets wheelhouse
 	$(PY) -m pytest
+
+# Measurements, not tests: how long each chapter takes to execute (benchmarks/results/).
+bench: install
+	$(PY) benchmarks/chapter_times.py
 
 install: $(STAMP)
 
@@ -57,7 +62,7 @@ $(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
 
 # Regenerate each chapter's .ipynb twin (no outputs) from its .md source.
 sync: install
-	$(VENV)/bin/jupytext --to ipynb chapters/*.md
+	$(VENV)/bin/jupytext --update --to ipynb chapters/*.md
 
 clean:
 	rm -rf _build _web test-artifacts
