@@ -77,6 +77,13 @@ def rnn_update(x_projected, h_prev, weight_hh, bias_hh, nonlinearity="tanh"):
     return _ACTIVATIONS[nonlinearity](x_projected + _linear(h_prev, weight_hh, bias_hh))
 
 
+def _uniform_init(module):
+    """Draw every parameter of ``module`` from U(-1/sqrt(H), 1/sqrt(H)), in registration order."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for parameter in module.parameters():
+        nn.init.uniform_(parameter, -bound, bound)
+
+
 def _check_constructor_args(input_size, hidden_size, bias, dtype):
     check_positive_int("input_size", input_size)
     check_positive_int("hidden_size", hidden_size)
@@ -143,9 +150,7 @@ class RNNCellBase(nn.Module):
 
     def reset_parameters(self):
         """Draw every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn`` does."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
+        _uniform_init(self)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -335,9 +340,7 @@ class RNNBase(nn.Module):
 
     def reset_parameters(self):
         """Draw every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn`` does."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
+        _uniform_init(self)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
