@@ -6,9 +6,18 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.colors import same_color
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from helpers.plotting import draw_task_shapes, draw_unrolled_rnn, plot_gradient_norms
+from helpers.plotting import (
+    COLORS,
+    draw_gru_cell,
+    draw_lstm_cell,
+    draw_task_shapes,
+    draw_unrolled_rnn,
+    plot_gradient_norms,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +89,138 @@ def test_gradient_norm_plot_uses_the_data_and_a_log_scale():
         plot_gradient_norms([0, 1], [1.0])
     with pytest.raises(ValueError, match="scale"):
         plot_gradient_norms([0], [1.0], scale="symlog")
+
+
+def cell_path(ax):
+    return [p for p in ax.patches if p.get_gid() == "cell-path"]
+
+
+def assert_readable(ax):
+    """No two labels overlap and nothing is cut off by the axes' limits."""
+    figure = ax.figure
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    inside = ax.bbox
+    labels = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_text()]
+    for i, (first, box) in enumerate(labels):
+        for second, other in labels[i + 1:]:
+            assert not box.overlaps(other), f"{first!r} overlaps {second!r}"
+    for patch in ax.patches:
+        box = patch.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, f"{patch} is cut off"
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, f"{patch} is cut off"
+
+
+LSTM_LABELS = {"$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$",
+               "$f_t$", "$i_t$", "$g_t$", "$o_t$", r"$i_t \odot g_t$"}
+
+
+def test_lstm_cell_shows_every_state_and_gate():
+    ax = draw_lstm_cell()
+    assert isinstance(ax, Axes)
+    assert tuple(ax.figure.get_size_inches()) == (8, 4.5)
+    labels = texts(ax)
+    assert LSTM_LABELS <= set(labels)
+    assert {"forget", "input", "candidate", "output"} <= set(labels)
+    # Three sigmoid gates and one tanh layer, plus tanh(c_t) on the way out.
+    assert labels.count(r"$\sigma$") == 3
+    assert labels.count(r"$\tanh$") == 2
+    # h_t leaves twice: to the next step and to the output.
+    assert labels.count("$h_t$") == 2
+
+
+def test_lstm_cell_highlights_the_cell_path_when_asked():
+    highlighted = draw_lstm_cell()
+    plain = draw_lstm_cell(highlight_cell_path=False)
+    # c_{t-1} -> x -> + -> c_t: three segments either way.
+    assert len(cell_path(highlighted)) == len(cell_path(plain)) == 3
+    for segment in cell_path(highlighted):
+        assert same_color(segment.get_edgecolor(), COLORS["cell"])
+        assert segment.get_linewidth() > 2
+    for segment in cell_path(plain):
+        assert not same_color(segment.get_edgecolor(), COLORS["cell"])
+    # The Jacobian of the cell path is written on the highlighted picture only.
+    assert any(r"\partial c_t" in label for label in texts(highlighted))
+    assert not any(r"\partial c_t" in label for label in texts(plain))
+    assert LSTM_LABELS <= set(texts(plain))
+
+
+def test_cells_draw_on_the_axes_they_are_given():
+    _, ax = plt.subplots()
+    assert draw_lstm_cell(ax) is ax
+    assert draw_gru_cell(ax) is ax
+
+
+def test_lstm_cell_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="highlight_cell_path"):
+        draw_lstm_cell(highlight_cell_path="yes")
+    with pytest.raises(TypeError, match="ax"):
+        draw_lstm_cell(ax="axes")
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "textbook"])
+def test_gru_cell_shows_every_state_and_gate(convention):
+    ax = draw_gru_cell(convention=convention)
+    assert isinstance(ax, Axes)
+    labels = set(texts(ax))
+    assert {"$h_{t-1}$", "$h_t$", "$x_t$", "$r_t$", "$z_t$", "$1 - z_t$",
+            "update", "reset"} <= labels
+
+
+def test_gru_conventions_name_the_candidate_and_interpolate_differently():
+    pytorch = texts(draw_gru_cell(convention="pytorch"))
+    textbook = texts(draw_gru_cell(convention="textbook"))
+    assert "$n_t$" in pytorch and r"$\tilde h_t$" not in pytorch
+    assert r"$\tilde h_t$" in textbook and "$n_t$" not in textbook
+    assert any(r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$" in t for t in pytorch)
+    assert any(r"$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$" in t for t in textbook)
+    # PyTorch's reset multiplies after the recurrent product, so b_hn is reset too.
+    assert r"$W_{hn},\ b_{hn}$" in pytorch and r"$W_{hn}$" in textbook
+
+
+def label_position(ax, label):
+    (position,) = [t.get_position() for t in ax.texts if t.get_text() == label]
+    return position
+
+
+def reset_multiply_y(ax, weights):
+    """Height of the x node that shares its column with the W_hn box."""
+    x, _ = label_position(ax, weights)
+    (y,) = [t.get_position()[1] for t in ax.texts
+            if t.get_text() == r"$\times$" and t.get_position()[0] == x]
+    return y
+
+
+def test_gru_reset_gate_sits_after_or_before_the_recurrent_product():
+    pytorch = draw_gru_cell(convention="pytorch")
+    textbook = draw_gru_cell(convention="textbook")
+    w_pytorch = r"$W_{hn},\ b_{hn}$"
+    # Signal flows upward: the x above W_hn resets the product, below it resets h_{t-1}.
+    assert reset_multiply_y(pytorch, w_pytorch) > label_position(pytorch, w_pytorch)[1]
+    assert reset_multiply_y(textbook, "$W_{hn}$") < label_position(textbook, "$W_{hn}$")[1]
+
+
+def test_gru_update_gate_weighs_h_or_the_candidate():
+    pytorch = draw_gru_cell(convention="pytorch")
+    textbook = draw_gru_cell(convention="textbook")
+    z_pytorch, one_minus_pytorch = (label_position(pytorch, s) for s in ("$z_t$", "$1 - z_t$"))
+    z_textbook, one_minus_textbook = (label_position(textbook, s) for s in ("$z_t$", "$1 - z_t$"))
+    # h_{t-1}'s coefficient labels the short wire on the left, the candidate's the long
+    # wire to the right: z_t and 1 - z_t trade places between the conventions.
+    assert z_pytorch[0] < one_minus_pytorch[0]
+    assert one_minus_textbook[0] < z_textbook[0]
+
+
+def test_gru_cell_rejects_an_unknown_convention():
+    with pytest.raises(ValueError, match="convention"):
+        draw_gru_cell(convention="keras")
+
+
+@pytest.mark.parametrize("draw", [
+    draw_lstm_cell,
+    lambda: draw_lstm_cell(highlight_cell_path=False),
+    lambda: draw_gru_cell(convention="pytorch"),
+    lambda: draw_gru_cell(convention="textbook"),
+], ids=["lstm", "lstm-plain", "gru-pytorch", "gru-textbook"])
+def test_cells_are_readable_at_book_size(draw):
+    assert_readable(draw())

@@ -6,11 +6,19 @@ at what was drawn.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.axes import Axes
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path
 
 from helpers.validation import check_choice, check_positive_int
 
-__all__ = ["draw_unrolled_rnn", "draw_task_shapes", "plot_gradient_norms"]
+__all__ = [
+    "draw_unrolled_rnn",
+    "draw_task_shapes",
+    "draw_lstm_cell",
+    "draw_gru_cell",
+    "plot_gradient_norms",
+]
 
 # One colour per role, the same in every diagram of the book.
 COLORS = {
@@ -20,6 +28,9 @@ COLORS = {
     "loss": "#f4cccc",
     "gradient": "#c0392b",
     "edge": "#333333",
+    "gate": "#fff2cc",
+    "op": "#ffffff",
+    "cell": "#e67e00",
 }
 _BOX = 0.34  # half the width of a node, in data units
 
@@ -27,17 +38,19 @@ _BOX = 0.34  # half the width of a node, in data units
 def _axes(ax, size):
     if ax is None:
         _, ax = plt.subplots(figsize=size)
+    elif not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
 
 
-def _node(ax, x, y, text, role, fontsize=11):
+def _box(ax, x, y, text, role, width, height, fontsize=11):
     ax.add_patch(
         FancyBboxPatch(
-            (x - _BOX, y - _BOX),
-            2 * _BOX,
-            2 * _BOX,
+            (x - width / 2, y - height / 2),
+            width,
+            height,
             boxstyle="round,pad=0.02,rounding_size=0.12",
             facecolor=COLORS[role],
             edgecolor=COLORS["edge"],
@@ -45,6 +58,10 @@ def _node(ax, x, y, text, role, fontsize=11):
         )
     )
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _node(ax, x, y, text, role, fontsize=11):
+    _box(ax, x, y, text, role, 2 * _BOX, 2 * _BOX, fontsize)
 
 
 def _arrow(ax, start, end, label=None, color=None, style="-|>", dashed=False, rad=0.0,
@@ -68,6 +85,59 @@ def _arrow(ax, start, end, label=None, color=None, style="-|>", dashed=False, ra
         mid_x = (start[0] + end[0]) / 2 + label_offset[0]
         mid_y = (start[1] + end[1]) / 2 + label_offset[1]
         ax.text(mid_x, mid_y, label, ha="center", va="bottom", fontsize=9, color=color)
+
+
+_OP = 0.28  # radius of a pointwise operation (a circle), in data units
+_LAYER = (1.9, 1.0)  # width and height of a learned layer (affine map + nonlinearity)
+_LINEAR = (1.9, 0.8)  # width and height of a learned affine map alone
+
+
+def _op(ax, x, y, symbol):
+    ax.add_patch(Circle((x, y), _OP, facecolor=COLORS["op"], edgecolor=COLORS["edge"],
+                        linewidth=1.2, zorder=2))
+    ax.text(x, y, symbol, ha="center", va="center", fontsize=12, zorder=3)
+
+
+def _wire(ax, points, color=None, linewidth=1.3, arrow=True, gid=None):
+    """A polyline through ``points``, with an arrowhead at the last one."""
+    patch = FancyArrowPatch(
+        path=Path(points),
+        arrowstyle="-|>" if arrow else "-",
+        mutation_scale=12,
+        color=color or COLORS["edge"],
+        linewidth=linewidth,
+        joinstyle="miter",
+    )
+    patch.set_gid(gid)
+    ax.add_patch(patch)
+    return patch
+
+
+def _dot(ax, x, y, color=None):
+    ax.plot([x], [y], "o", markersize=4, color=color or COLORS["edge"], zorder=3)
+
+
+def _tag(ax, x, y, text, ha="left", va="center", color=None, fontsize=10):
+    ax.text(x, y, text, ha=ha, va=va, fontsize=fontsize, color=color or COLORS["edge"])
+
+
+def _cell(ax, corner, width, height):
+    """The grey outline of a recurrent cell, behind everything drawn in it."""
+    ax.add_patch(FancyBboxPatch(corner, width, height, boxstyle="round,pad=0,rounding_size=0.4",
+                                facecolor="#f7f7f7", edgecolor="#999999", linewidth=1.0,
+                                zorder=0))
+
+
+def _layer(ax, x, y, function, name):
+    """A learned layer (affine map + nonlinearity): its function on top, its name below."""
+    _box(ax, x, y, "", "gate", *_LAYER)
+    ax.text(x, y + 0.18, function, ha="center", va="center", fontsize=12)
+    ax.text(x, y - 0.28, name, ha="center", va="center", fontsize=7.5)
+
+
+def _linear(ax, x, y, weights):
+    """A learned affine map without nonlinearity (its weights written in the box)."""
+    _box(ax, x, y, weights, "gate", *_LINEAR, fontsize=10)
 
 
 def draw_unrolled_rnn(steps=4, *, show_gradients=False, ax=None):
@@ -159,6 +229,256 @@ def draw_task_shapes(axes=None):
         ax.set_xlim(-0.6, widest - 0.4)
         ax.set_ylim(-1.7, 2.9)
     return axes
+
+
+def draw_lstm_cell(ax=None, *, highlight_cell_path=True):
+    """Draw one LSTM cell: the cell state along the top, the four gates below.
+
+    The cell state runs straight through the cell from :math:`c_{t-1}` to
+    :math:`c_t`, touched only by a multiply (the forget gate :math:`f_t`) and an
+    add (:math:`i_t \\odot g_t`): that additive path is why gradients survive in
+    an LSTM, since :math:`\\partial c_t / \\partial c_{t-1} = \\mathrm{diag}(f_t)`.
+    With ``highlight_cell_path=True`` (the default) it is drawn thick, in
+    ``COLORS["cell"]``, with that Jacobian written above it; its segments carry
+    the gid ``"cell-path"`` either way.
+
+    The previous hidden state :math:`h_{t-1}` enters at the bottom left and is
+    concatenated with the input :math:`x_t`; the concatenation feeds four
+    layers, each an affine map followed by :math:`\\sigma` (the gates
+    :math:`i_t, f_t, o_t`) or :math:`\\tanh` (the candidate :math:`g_t`). Their
+    weights are stacked in PyTorch's order :math:`i, f, g, o`; the picture puts
+    them left to right in the order the cell uses them, :math:`f, i, g, o`.
+    :math:`h_t = o_t \\odot \\tanh(c_t)` leaves to the right (the next step) and
+    upward (the output of the layer).
+
+    Blue (input), orange (states) and green (output) keep their roles from the
+    other diagrams; yellow boxes are learned layers, white shapes pointwise
+    operations.
+
+    Args:
+        ax: the matplotlib Axes to draw on; None draws on a new (8, 4.5) figure.
+        highlight_cell_path: whether to draw the cell path thick and coloured.
+
+    Returns:
+        The Axes drawn on.
+    """
+    if not isinstance(highlight_cell_path, bool):
+        raise TypeError(f"highlight_cell_path must be True or False, got {highlight_cell_path!r}")
+    ax = _axes(ax, (8, 4.5))
+    top, bus, gates, mix = 7.5, 1.5, 3.4, 5.5
+    below, above = gates - _LAYER[1] / 2, gates + _LAYER[1] / 2  # a layer's bottom and top
+    x_f, x_i, x_g, x_o, x_out = 3.2, 5.5, 7.8, 10.3, 12.3
+    x_in, x_ct, x_split, x_ht = 2.2, 15.3, 16.4, 17.6
+    y_in, y_tanh, y_out, y_ht = -0.5, 6.45, 4.6, 8.9
+    w, h = 1.2, 0.7  # the state and input nodes
+
+    # The cell and what enters it.
+    _cell(ax, (1.1, 0.8), 13.3, 7.5)
+    _box(ax, 0.0, top, r"$c_{t-1}$", "state", w, h)
+    _box(ax, 0.0, bus, r"$h_{t-1}$", "state", w, h)
+    _box(ax, x_in, y_in, r"$x_t$", "input", w, h)
+
+    # The cell path: c_{t-1} -> (x f_t) -> (+ i_t g_t) -> c_t.
+    cell = COLORS["cell"] if highlight_cell_path else COLORS["edge"]
+    width = 3.5 if highlight_cell_path else 1.3
+    _op(ax, x_f, top, r"$\times$")
+    _op(ax, x_g, top, "$+$")
+    for start, end in [(w / 2, x_f - _OP), (x_f + _OP, x_g - _OP), (x_g + _OP, x_ct - w / 2)]:
+        _wire(ax, [(start, top), (end, top)], color=cell, linewidth=width, gid="cell-path")
+    _box(ax, x_ct, top, r"$c_t$", "state", w, h)
+    if highlight_cell_path:
+        _tag(ax, (x_f + x_g) / 2, top + 0.15, "cell state", ha="center", va="bottom",
+             color=cell, fontsize=9)
+        _tag(ax, 7.7, 8.45, r"cell path: $\partial c_t / \partial c_{t-1} = \mathrm{diag}(f_t)$",
+             ha="center", va="bottom", color=cell)
+
+    # [h_{t-1}, x_t] feeds the four layers.
+    _wire(ax, [(w / 2, bus), (x_o, bus)], arrow=False)
+    _wire(ax, [(x_in, y_in + h / 2), (x_in, bus)], arrow=False)
+    _dot(ax, x_in, bus)
+    _tag(ax, (x_f + x_i) / 2, bus - 0.15, r"$[h_{t-1}, x_t]$", ha="center", va="top", fontsize=9)
+    for x in (x_f, x_i, x_g):
+        _dot(ax, x, bus)
+    for x in (x_f, x_i, x_g, x_o):
+        _wire(ax, [(x, bus), (x, below)])
+    _layer(ax, x_f, gates, r"$\sigma$", "forget")
+    _layer(ax, x_i, gates, r"$\sigma$", "input")
+    _layer(ax, x_g, gates, r"$\tanh$", "candidate")
+    _layer(ax, x_o, gates, r"$\sigma$", "output")
+
+    # f_t scales the old cell state; i_t * g_t is added to it.
+    _wire(ax, [(x_f, above), (x_f, top - _OP)])
+    _tag(ax, x_f + 0.1, mix, r"$f_t$")
+    _op(ax, x_g, mix, r"$\times$")
+    _wire(ax, [(x_i, above), (x_i, mix), (x_g - _OP, mix)])
+    _tag(ax, (x_i + x_g) / 2 - 0.1, mix + 0.08, r"$i_t$", ha="center", va="bottom")
+    _wire(ax, [(x_g, above), (x_g, mix - _OP)])
+    _tag(ax, x_g + 0.1, (above + mix - _OP) / 2, r"$g_t$")
+    _wire(ax, [(x_g, mix + _OP), (x_g, top - _OP)])
+    _tag(ax, x_g + 0.1, (mix + top) / 2, r"$i_t \odot g_t$")
+
+    # h_t = o_t * tanh(c_t), to the next step (right) and to the output (up).
+    _dot(ax, x_out, top, color=cell)
+    _box(ax, x_out, y_tanh, r"$\tanh$", "op", 1.2, 0.5, fontsize=10)
+    _wire(ax, [(x_out, top), (x_out, y_tanh + 0.25)])
+    _op(ax, x_out, y_out, r"$\times$")
+    _wire(ax, [(x_out, y_tanh - 0.25), (x_out, y_out + _OP)])
+    _wire(ax, [(x_o, above), (x_o, y_out), (x_out - _OP, y_out)])
+    _tag(ax, (x_o + x_out) / 2 - 0.1, y_out + 0.08, r"$o_t$", ha="center", va="bottom")
+    _wire(ax, [(x_out, y_out - _OP), (x_out, bus), (x_split, bus)], arrow=False)
+    _tag(ax, x_out + 0.12, 2.9, r"$o_t \odot \tanh(c_t)$", fontsize=9)
+    _dot(ax, x_split, bus)
+    _wire(ax, [(x_split, bus), (x_ht - w / 2, bus)])
+    _box(ax, x_ht, bus, r"$h_t$", "state", w, h)
+    _wire(ax, [(x_split, bus), (x_split, y_ht - h / 2)])
+    _box(ax, x_split, y_ht, r"$h_t$", "output", w, h)
+
+    ax.set_xlim(-0.8, x_ht + 0.8)
+    ax.set_ylim(-1.1, 9.5)
+    return ax
+
+
+_GRU_CONVENTIONS = ("pytorch", "textbook")
+
+
+def draw_gru_cell(ax=None, convention="pytorch"):
+    """Draw one GRU cell in PyTorch's or the textbook's convention.
+
+    The hidden state runs along the top from :math:`h_{t-1}` to :math:`h_t`;
+    :math:`[h_{t-1}, x_t]` feeds the reset gate :math:`r_t` and the update gate
+    :math:`z_t` (affine map + :math:`\\sigma`), and the candidate is
+    :math:`\\tanh` of the input part plus the reset recurrent part. Weights use
+    the book's row-vector notation (:math:`W_{hn}` is the transpose of the
+    :math:`n` block of PyTorch's ``weight_hh_l0``). The two conventions are
+    different functions, and the picture shows where they differ:
+
+    ``convention="pytorch"`` (``torch.nn.GRU``): the reset gate multiplies the
+    recurrent product, after :math:`W_{hn}`, and the candidate is called
+    :math:`n_t`::
+
+        n_t = tanh(x_t W_in + b_in + r_t * (h_{t-1} W_hn + b_hn))
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    ``convention="textbook"``: the reset gate multiplies :math:`h_{t-1}` before
+    :math:`W_{hn}`, the candidate is :math:`\\tilde h_t` and the roles of
+    :math:`z_t` and :math:`1 - z_t` are swapped::
+
+        h~_t = tanh(x_t W_in + b_in + (r_t * h_{t-1}) W_hn)
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+    The two equations of the chosen convention are written under the cell.
+    Colours as in :func:`draw_lstm_cell`.
+
+    Args:
+        ax: the matplotlib Axes to draw on; None draws on a new (8, 4.5) figure.
+        convention: ``"pytorch"`` or ``"textbook"``.
+
+    Returns:
+        The Axes drawn on.
+    """
+    check_choice("convention", convention, _GRU_CONVENTIONS)
+    pytorch = convention == "pytorch"
+    ax = _axes(ax, (8, 4.5))
+    top, bus, gates, chain, mix = 7.2, 1.0, 2.4, 3.9, 5.4
+    below, above = gates - _LAYER[1] / 2, gates + _LAYER[1] / 2  # a layer's bottom and top
+    x_split, x_in, x_z, x_r, x_h, x_x, x_n, x_ht = 1.3, 2.3, 3.6, 5.8, 8.2, 10.7, 13.2, 15.6
+    half_w, half_h = _LINEAR[0] / 2, _LINEAR[1] / 2
+    y_in = -0.5
+    one_w, one_h = 1.0, 0.45  # the "1 -" box
+    w, h = 1.2, 0.7  # the state and input nodes
+    candidate = "$n_t$" if pytorch else r"$\tilde h_t$"
+
+    _cell(ax, (0.9, 0.4), 13.5, 7.4)
+    _box(ax, 0.0, top, r"$h_{t-1}$", "state", w, h)
+    _box(ax, x_in, y_in, r"$x_t$", "input", w, h)
+
+    # The hidden state along the top: h_t = (coefficient) h_{t-1} + (coefficient) candidate.
+    _op(ax, x_z, top, r"$\times$")
+    _op(ax, x_n, top, "$+$")
+    _wire(ax, [(w / 2, top), (x_z - _OP, top)])
+    _dot(ax, x_split, top)
+    _wire(ax, [(x_z + _OP, top), (x_n - _OP, top)])
+    _wire(ax, [(x_n + _OP, top), (x_ht - w / 2, top)])
+    _box(ax, x_ht, top, r"$h_t$", "state", w, h)
+
+    # [h_{t-1}, x_t] along the bottom feeds the gates and the candidate.
+    _wire(ax, [(x_split, top), (x_split, bus), (x_x, bus)], arrow=False)
+    _wire(ax, [(x_in, y_in + h / 2), (x_in, bus)], arrow=False)
+    _dot(ax, x_in, bus)
+    _tag(ax, x_in + 0.15, bus - 0.15, r"$[h_{t-1}, x_t]$", va="top", fontsize=9)
+    for x in (x_z, x_r, x_h):
+        _dot(ax, x, bus)
+    _layer(ax, x_z, gates, r"$\sigma$", "update")
+    _layer(ax, x_r, gates, r"$\sigma$", "reset")
+    for x in (x_z, x_r):
+        _wire(ax, [(x, bus), (x, below)])
+
+    # The update gate: z_t weighs h_{t-1} (PyTorch) or the candidate (textbook).
+    _dot(ax, x_z, mix)
+    _wire(ax, [(x_z, above), (x_z, mix)], arrow=False)
+    if pytorch:  # 1 - z_t on the way to the candidate
+        _wire(ax, [(x_z, mix), (x_z, top - _OP)])
+        _tag(ax, x_z + 0.1, (mix + top) / 2, "$z_t$")
+        x_one = 5.0
+        _box(ax, x_one, mix, r"$1-$", "op", one_w, one_h, fontsize=10)
+        _wire(ax, [(x_z, mix), (x_one - one_w / 2, mix)])
+        _wire(ax, [(x_one + one_w / 2, mix), (x_n - _OP, mix)])
+        _tag(ax, (x_one + one_w / 2 + x_n) / 2, mix + 0.08, "$1 - z_t$", ha="center",
+             va="bottom")
+    else:  # 1 - z_t on the way to h_{t-1}
+        y_one = 6.2
+        _box(ax, x_z, y_one, r"$1-$", "op", one_w, one_h, fontsize=10)
+        _wire(ax, [(x_z, mix), (x_z, y_one - one_h / 2)])
+        _wire(ax, [(x_z, y_one + one_h / 2), (x_z, top - _OP)])
+        _tag(ax, x_z - one_w / 2 - 0.2, y_one, "$1 - z_t$", ha="right")
+        _wire(ax, [(x_z, mix), (x_n - _OP, mix)])
+        _tag(ax, (x_z + x_n) / 2, mix + 0.08, "$z_t$", ha="center", va="bottom")
+
+    # The reset gate: after the recurrent product (PyTorch) or before it (textbook).
+    _op(ax, x_h, chain if pytorch else gates, r"$\times$")
+    if pytorch:
+        _linear(ax, x_h, gates, r"$W_{hn},\ b_{hn}$")
+        _wire(ax, [(x_h, bus), (x_h, gates - half_h)])
+        _wire(ax, [(x_h, gates + half_h), (x_h, chain - _OP)])
+        _wire(ax, [(x_r, above), (x_r, chain), (x_h - _OP, chain)])
+        _tag(ax, (x_r + x_h) / 2, chain + 0.08, "$r_t$", ha="center", va="bottom")
+    else:
+        _linear(ax, x_h, chain, r"$W_{hn}$")
+        _wire(ax, [(x_h, bus), (x_h, gates - _OP)])
+        _wire(ax, [(x_h, gates + _OP), (x_h, chain - half_h)])
+        _wire(ax, [(x_r + _LAYER[0] / 2, gates), (x_h - _OP, gates)])
+        _tag(ax, (x_r + _LAYER[0] / 2 + x_h - _OP) / 2, gates + 0.08, "$r_t$", ha="center",
+             va="bottom")
+    _tag(ax, x_h + 0.15, (bus + gates) / 2 - 0.2, r"$h_{t-1}$", fontsize=9)
+
+    # The candidate: tanh of the input part plus the (reset) recurrent part.
+    _dot(ax, x_h, bus)
+    _linear(ax, x_x, gates, r"$W_{in},\ b_{in}$")
+    _wire(ax, [(x_x, bus), (x_x, gates - half_h)])
+    _tag(ax, x_x + 0.15, (bus + gates) / 2 - 0.2, "$x_t$", fontsize=9)
+    _op(ax, x_x, chain, "$+$")
+    _wire(ax, [(x_x, gates + half_h), (x_x, chain - _OP)])
+    _wire(ax, [(x_h + (_OP if pytorch else half_w), chain), (x_x - _OP, chain)])
+    _box(ax, x_n, chain, r"$\tanh$", "op", 1.2, 0.5, fontsize=10)
+    _wire(ax, [(x_x + _OP, chain), (x_n - 0.6, chain)])
+    _op(ax, x_n, mix, r"$\times$")
+    _wire(ax, [(x_n, chain + 0.25), (x_n, mix - _OP)])
+    _tag(ax, x_n + 0.1, (chain + mix) / 2, candidate)
+    _wire(ax, [(x_n, mix + _OP), (x_n, top - _OP)])
+
+    if pytorch:
+        equations = (r"PyTorch: reset after the product, $n_t = \tanh(x_t W_{in} + b_{in}"
+                     r" + r_t \odot (h_{t-1} W_{hn} + b_{hn}))$",
+                     r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$")
+    else:
+        equations = (r"textbook: reset before the product, $\tilde h_t = \tanh(x_t W_{in}"
+                     r" + b_{in} + (r_t \odot h_{t-1}) W_{hn})$",
+                     r"$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$")
+    _tag(ax, 7.6, -1.1, "\n".join(equations), ha="center", va="top")
+
+    ax.set_xlim(-0.8, 16.4)
+    ax.set_ylim(-2.5, 8.0)
+    return ax
 
 
 def plot_gradient_norms(gaps, norms, *, label=None, ax=None, scale="log"):
