@@ -1,13 +1,14 @@
 """Recurrent PyTorch modules written from scratch, with the contract of ``torch.nn``.
 
-:class:`RNNCell` computes one time step and :class:`RNN` a whole sequence,
-through several layers and in both directions. Both take the same constructor
-arguments, return the same values and name their parameters exactly like
-``torch.nn.RNNCell`` and ``torch.nn.RNN``, so weights move between the two with
-``load_state_dict`` and the tests check that outputs and gradients agree.
-Nothing here calls PyTorch's own recurrent kernels: the forward pass is
-plain matrix products, ``torch.tanh`` (or ``torch.relu``) and, between layers,
-dropout; autograd derives the backward pass.
+:class:`RNNCell`, :class:`LSTMCell` and :class:`GRUCell` compute one time step;
+:class:`RNN`, :class:`LSTM` and :class:`GRU` a whole sequence, through several
+layers and in both directions. Each takes the same constructor arguments,
+returns the same values and names its parameters exactly like its ``torch.nn``
+namesake, so weights move between the two with ``load_state_dict`` and the
+tests check that outputs and gradients agree. Nothing here calls PyTorch's own
+recurrent kernels: the forward pass is plain matrix products, elementwise
+``torch.tanh``, ``torch.sigmoid`` (or ``torch.relu``) and products, and, between
+layers, dropout; autograd derives the backward pass.
 
 The book writes the state update with row vectors (chapter "The unrolled RNN"):
 
@@ -18,18 +19,29 @@ PyTorch stores the transposed matrices and two biases, ``weight_ih`` = W_xh^T,
 
     h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
 
+LSTM and GRU keep this layout with one block of H rows per gate, stacked in
+PyTorch's order: ``weight_ih`` is (4H, D) with blocks i, f, g, o for the LSTM,
+and (3H, D) with blocks r, z, n for the GRU.
+
 The file reads top to bottom:
 
-1. :func:`rnn_update`, the equation above, used by both modules;
-2. :class:`RNNCellBase` and :class:`RNNCell`, one step;
+1. :func:`rnn_update`, the equation above, used by both RNN modules;
+2. :class:`RNNCellBase` and :class:`RNNCell`, one step. :class:`RNNCellBase`
+   creates the parameters, checks the input and the state, and asks its
+   subclass for the update itself (:meth:`RNNCellBase._step`);
 3. :class:`RNNBase` and :class:`RNN`, a sequence. :class:`RNNBase` knows
    nothing about the update itself: it creates the parameters, checks the
    arguments, runs the layers and directions and applies dropout between layers,
    and asks its subclass for one time step (:meth:`RNNBase._step`). LSTM and GRU
-   reuse it by giving their number of gate blocks and their own step.
+   reuse both bases by giving their number of gate blocks and their own step;
+4. :func:`lstm_update`, :class:`LSTMCell` and :class:`LSTM`, whose state is
+   the pair (h, c) of hidden and cell state, and :func:`set_forget_bias`;
+5. :func:`gru_update`, :class:`GRUCell` and :class:`GRU`: PyTorch's GRU, which
+   is not the GRU most textbooks write (see :func:`gru_update`).
 """
 
 import math
+import numbers
 import warnings
 
 import torch
@@ -39,13 +51,27 @@ from torch.nn.utils.rnn import PackedSequence
 
 from helpers.validation import (
     Dims,
+    _describe,
     check_choice,
     check_positive_int,
     check_probability,
     check_same_dtype_and_device,
 )
 
-__all__ = ["RNNCell", "RNN", "RNNCellBase", "RNNBase", "rnn_update"]
+__all__ = [
+    "RNNCell",
+    "RNN",
+    "LSTMCell",
+    "LSTM",
+    "GRUCell",
+    "GRU",
+    "RNNCellBase",
+    "RNNBase",
+    "rnn_update",
+    "lstm_update",
+    "gru_update",
+    "set_forget_bias",
+]
 
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -121,13 +147,20 @@ def _check_state(dims, name, state, spec, like, like_name):
 
 
 class RNNCellBase(nn.Module):
-    """What every recurrent cell shares: its parameters, their initialization and input checks.
+    """What every recurrent cell shares: its parameters, their initialization, checks and forward.
 
     ``num_chunks`` is the number of H-row blocks in each weight: 1 for
-    :class:`RNNCell`, 4 for an LSTM cell (gates i, f, g, o), 3 for a GRU cell
-    (r, z, n). Parameters are created and initialized in ``torch.nn``'s order, so
-    after the same ``torch.manual_seed`` a cell starts with the same weights as
-    its ``torch.nn`` namesake.
+    :class:`RNNCell`, 4 for :class:`LSTMCell` (gates i, f, g, o), 3 for
+    :class:`GRUCell` (r, z, n). Parameters are created and initialized in
+    ``torch.nn``'s order, so after the same ``torch.manual_seed`` a cell starts
+    with the same weights as its ``torch.nn`` namesake.
+
+    Subclasses implement :meth:`_step`, the update itself. As in
+    :class:`RNNBase`, the state is a tuple of tensors, ``(h,)`` for RNNCell and
+    GRUCell and ``(h, c)`` for LSTMCell: :meth:`_initial_state` turns the ``hx``
+    argument into that tuple and :meth:`_final_state` turns the new tuple into
+    the returned value; both handle a single tensor here, and LSTMCell overrides
+    them.
     """
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
@@ -159,6 +192,36 @@ class RNNCellBase(nn.Module):
         if getattr(self, "nonlinearity", "tanh") != "tanh":
             text += f", nonlinearity={self.nonlinearity!r}"
         return text
+
+    def forward(self, input, hx=None):
+        """Compute the next state from ``input`` and ``hx``; see the subclasses for the shapes."""
+        dims, batched = self._dims(input)
+        # The update works on batches; an unbatched input is a batch of one.
+        x = input if batched else input.unsqueeze(0)
+        state = self._initial_state(hx, dims, batched)
+        x_projected = _linear(x, self.weight_ih, self.bias_ih)
+        state = self._step(x_projected, state, self.weight_hh, self.bias_hh)
+        if not batched:
+            state = tuple(s.squeeze(0) for s in state)
+        return self._final_state(state)
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """One step; subclasses implement it, with the signature of :meth:`RNNBase._step`.
+
+        ``x_projected`` is ``x W_ih^T + b_ih``, of shape (N, num_chunks * H);
+        ``state`` is the tuple of the previous state, each of shape (N, H). The
+        new state tuple is returned.
+        """
+        raise NotImplementedError
+
+    def _initial_state(self, hx, dims, batched):
+        """The ``hx`` argument as a state tuple of (N, H) tensors."""
+        return (self._batched_state(dims, batched, "hx", hx),)
+
+    def _final_state(self, state):
+        """The state tuple as the cell returns it: h' for RNNCell and GRUCell."""
+        (h,) = state
+        return h
 
     def _dims(self, input):
         """Check ``input`` of shape (N, D) or (D,); return its Dims and whether it is batched."""
@@ -251,13 +314,10 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
-        dims, batched = self._dims(input)
-        x = input if batched else input.unsqueeze(0)
-        h = self._batched_state(dims, batched, "hx", hx)
-        x_projected = _linear(x, self.weight_ih, self.bias_ih)
-        h_next = rnn_update(x_projected, h, self.weight_hh, self.bias_hh, self.nonlinearity)
-        return h_next if batched else h_next.squeeze(0)
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); the state is the tuple (h,)."""
+        (h_prev,) = state
+        return (rnn_update(x_projected, h_prev, weight_hh, bias_hh, self.nonlinearity),)
 
 
 class RNNBase(nn.Module):
@@ -345,6 +405,7 @@ class RNNBase(nn.Module):
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = {
+            "proj_size": 0,
             "num_layers": 1,
             "nonlinearity": "tanh",
             "bias": True,
@@ -359,7 +420,7 @@ class RNNBase(nn.Module):
         return text
 
     def forward(self, input, hx=None):
-        """Run the stack over ``input``; see :class:`RNN` for the shapes."""
+        """Run the stack over ``input``; see :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
         x, state, batched = self._check_forward_args(input, hx)
         final_states = []
         for layer in range(self.num_layers):
@@ -396,7 +457,10 @@ class RNNBase(nn.Module):
         """
         # x_t W_ih^T + b_ih does not depend on the previous state, so all T steps
         # are one large matrix product here instead of T small ones in the loop.
-        x_projected = _linear(x, weight_ih, bias_ih)
+        # unbind, not x_projected[t] in the loop: the backward of each x_projected[t]
+        # writes its gradient into a zero tensor as large as the whole sequence,
+        # which costs O(T^2); unbind's backward stacks the T gradients once.
+        x_projected = _linear(x, weight_ih, bias_ih).unbind(0)
         steps = range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in reversed(steps) if reverse else steps:
@@ -419,7 +483,7 @@ class RNNBase(nn.Module):
         return (self._batched_state(dims, batched, "hx", hx),)
 
     def _final_state(self, state):
-        """The state tuple as the module returns it: h_n for RNN and GRU."""
+        """The final state tuple as the module returns it: h_n for RNN and GRU."""
         (h_n,) = state
         return h_n
 
@@ -592,3 +656,611 @@ class RNN(RNNBase):
         """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); the state is the tuple (h_t,)."""
         (h_prev,) = state
         return (rnn_update(x_projected, h_prev, weight_hh, bias_hh, self.nonlinearity),)
+
+
+def lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh):
+    r"""One step of the LSTM: the gates, then the new cell state, then the new hidden state.
+
+    .. math::
+
+        \begin{array}{ll}
+        i_t = \sigma(x_t W_{ii}^T + b_{ii} + h_{t-1} W_{hi}^T + b_{hi}) \\
+        f_t = \sigma(x_t W_{if}^T + b_{if} + h_{t-1} W_{hf}^T + b_{hf}) \\
+        g_t = \tanh(x_t W_{ig}^T + b_{ig} + h_{t-1} W_{hg}^T + b_{hg}) \\
+        o_t = \sigma(x_t W_{io}^T + b_{io} + h_{t-1} W_{ho}^T + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+        \end{array}
+
+    The four gates (input, forget, cell candidate, output) are the four H-column
+    blocks of one product, in PyTorch's order i, f, g, o: ``weight_hh`` stacks
+    W_hi, W_hf, W_hg, W_ho, so one (N, H) x (H, 4H) matrix product per step
+    serves all of them.
+
+    Args:
+        x_projected: ``x_t W_ih^T + b_ih``, the input's share of all four gates,
+            of shape `(N, 4H)`. It is an argument because it does not depend on
+            the previous state, so :class:`LSTM` computes it for all steps at once.
+        h_prev: the previous hidden state :math:`h_{t-1}`, of shape `(N, H)`.
+        c_prev: the previous cell state :math:`c_{t-1}`, of shape `(N, H)`.
+        weight_hh: the hidden-hidden weights, of shape `(4H, H)`.
+        bias_hh: the hidden-hidden bias, of shape `(4H)`, or ``None``.
+
+    Returns:
+        the pair ``(h_t, c_t)``, each of shape `(N, H)`.
+    """
+    gates = x_projected + _linear(h_prev, weight_hh, bias_hh)
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return h, c
+
+
+def _lstm_initial_state(module, hx, dims, batched):
+    """LSTM's ``hx``, the pair (h_0, c_0) or ``None``, as a state tuple of two batched tensors.
+
+    ``module._batched_state`` checks each of the two, so the same code serves
+    :class:`LSTMCell`, whose states are (N, H), and :class:`LSTM`, whose
+    states are (num_layers * num_directions, N, H).
+    """
+    if hx is None:
+        hx = (None, None)
+    elif not (
+        isinstance(hx, (tuple, list)) and len(hx) == 2 and all(s is not None for s in hx)
+    ):
+        # A single tensor is the usual mistake: it is what RNN and GRU take.
+        if isinstance(hx, torch.Tensor):
+            received = f"a single tensor of shape {tuple(hx.shape)}"
+        elif isinstance(hx, (tuple, list)):
+            kinds = ", ".join(type(s).__name__ for s in hx)
+            received = f"a {type(hx).__name__} of length {len(hx)} ({kinds})"
+        else:
+            received = type(hx).__name__
+        raise TypeError(
+            f"{type(module).__name__} expects hx to be a tuple (h_0, c_0) of two tensors, "
+            f"the initial hidden and cell states (or None for zeros), got {received}"
+        )
+    h_0, c_0 = hx
+    return (
+        module._batched_state(dims, batched, "h_0", h_0),
+        module._batched_state(dims, batched, "c_0", c_0),
+    )
+
+
+class LSTMCell(RNNCellBase):
+    r"""A long short-term memory (LSTM) cell, written from scratch.
+
+    .. math::
+
+        \begin{array}{ll}
+        i = \sigma(x W_{ii}^T + b_{ii} + h W_{hi}^T + b_{hi}) \\
+        f = \sigma(x W_{if}^T + b_{if} + h W_{hf}^T + b_{hf}) \\
+        g = \tanh(x W_{ig}^T + b_{ig} + h W_{hg}^T + b_{hg}) \\
+        o = \sigma(x W_{io}^T + b_{io} + h W_{ho}^T + b_{ho}) \\
+        c' = f \odot c + i \odot g \\
+        h' = o \odot \tanh(c')
+        \end{array}
+
+    where :math:`\sigma` is the sigmoid function and :math:`\odot` the
+    elementwise product. Same arguments, parameters and results as
+    :class:`torch.nn.LSTMCell`.
+
+    Args:
+        input_size: The number of expected features in the input `x`
+        hidden_size: The number of features in the hidden state `h` and the
+            cell state `c`
+        bias: If ``False``, then the layer does not use bias weights `b_ih` and
+            `b_hh`. Default: ``True``
+        device: where to create the parameters. Default: the default device
+        dtype: the floating-point dtype of the parameters. Default: the default dtype
+
+    Inputs: input, (h_0, c_0)
+        - **input** of shape `(N, input_size)` or `(input_size)`: the input
+          features. Must have the dtype and device of the parameters.
+        - **h_0** of shape `(N, hidden_size)` or `(hidden_size)`: the current
+          hidden state, batched exactly when input is.
+        - **c_0** of shape `(N, hidden_size)` or `(hidden_size)`: the current
+          cell state, batched exactly when input is.
+
+          If `(h_0, c_0)` is not provided, both default to zeros.
+
+    Outputs: (h_1, c_1)
+        - **h_1** of shape `(N, hidden_size)` or `(hidden_size)`: the next
+          hidden state for each element in the batch.
+        - **c_1** of shape `(N, hidden_size)` or `(hidden_size)`: the next cell
+          state for each element in the batch.
+
+    Attributes:
+        weight_ih: the learnable input-hidden weights `(W_ii|W_if|W_ig|W_io)`,
+            of shape `(4*hidden_size, input_size)`
+        weight_hh: the learnable hidden-hidden weights `(W_hi|W_hf|W_hg|W_ho)`,
+            of shape `(4*hidden_size, hidden_size)`
+        bias_ih: the learnable input-hidden bias `(b_ii|b_if|b_ig|b_io)`, of
+            shape `(4*hidden_size)`, or ``None`` when ``bias=False``
+        bias_hh: the learnable hidden-hidden bias `(b_hi|b_hf|b_hg|b_ho)`, of
+            shape `(4*hidden_size)`, or ``None`` when ``bias=False``
+
+    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
+    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type, value, shape,
+            dtype or device; the message names the argument. ``hx`` must be a
+            pair: a single tensor is a TypeError.
+
+    Examples::
+
+        >>> cell = LSTMCell(10, 20)
+        >>> input = torch.randn(2, 3, 10)
+        >>> hx = torch.randn(3, 20)
+        >>> cx = torch.randn(3, 20)
+        >>> output = []
+        >>> for t in range(2):
+        ...     hx, cx = cell(input[t], (hx, cx))
+        ...     output.append(hx)
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """The LSTM update; the state is the tuple (h, c)."""
+        h_prev, c_prev = state
+        return lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh)
+
+    def _initial_state(self, hx, dims, batched):
+        """The ``hx`` argument, ``(h_0, c_0)`` or ``None``, as the state tuple (h, c)."""
+        return _lstm_initial_state(self, hx, dims, batched)
+
+    def _final_state(self, state):
+        """LSTMCell returns the whole state, the tuple (h_1, c_1)."""
+        return state
+
+
+class LSTM(RNNBase):
+    r"""A multi-layer long short-term memory (LSTM) RNN, written from scratch.
+
+    For each element in the input sequence, each layer computes
+
+    .. math::
+        \begin{array}{ll}
+        i_t = \sigma(x_t W_{ii}^T + b_{ii} + h_{t-1} W_{hi}^T + b_{hi}) \\
+        f_t = \sigma(x_t W_{if}^T + b_{if} + h_{t-1} W_{hf}^T + b_{hf}) \\
+        g_t = \tanh(x_t W_{ig}^T + b_{ig} + h_{t-1} W_{hg}^T + b_{hg}) \\
+        o_t = \sigma(x_t W_{io}^T + b_{io} + h_{t-1} W_{ho}^T + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+        \end{array}
+
+    where :math:`h_t` is the hidden state at time `t`, :math:`c_t` the cell
+    state, :math:`x_t` the input (for layers after the first, the output of the
+    layer below), :math:`i_t, f_t, g_t, o_t` the input, forget, cell and output
+    gates, :math:`\sigma` the sigmoid function and :math:`\odot` the elementwise
+    product. Same arguments, parameter names, parameter order and results as
+    :class:`torch.nn.LSTM`, except that PackedSequence input and projections
+    (``proj_size > 0``) are not supported.
+
+    Args:
+        input_size: The number of expected features in the input `x`
+        hidden_size: The number of features in the hidden state `h` and the
+            cell state `c`
+        num_layers: Number of recurrent layers. E.g., setting ``num_layers=2``
+            stacks two LSTMs, the second taking in the outputs of the first.
+            Default: 1
+        bias: If ``False``, then the layers do not use bias weights `b_ih` and
+            `b_hh`. Default: ``True``
+        batch_first: If ``True``, then the input and output tensors are provided
+            as `(batch, seq, feature)` instead of `(seq, batch, feature)`. This
+            does not apply to hidden or cell states, nor to unbatched input.
+            Default: ``False``
+        dropout: If non-zero, applies dropout with this probability to the
+            outputs of each layer except the last, in training mode only.
+            Default: 0
+        bidirectional: If ``True``, becomes a bidirectional LSTM. Default: ``False``
+        proj_size: accepted for compatibility with :class:`torch.nn.LSTM`; only
+            ``0`` (no projection) is supported, any other value is a
+            ValueError. Default: 0
+        device: where to create the parameters. Default: the default device
+        dtype: the floating-point dtype of the parameters. Default: the default dtype
+
+    Inputs: input, (h_0, c_0)
+        * **input**: tensor of shape :math:`(L, H_{in})` for unbatched input,
+          :math:`(L, N, H_{in})` when ``batch_first=False`` or
+          :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
+          features of the input sequence, with the dtype and device of the
+          parameters. PackedSequence is not supported yet.
+        * **h_0**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the initial hidden state of each layer and direction.
+        * **c_0**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the initial cell state of each layer and direction.
+
+          If `(h_0, c_0)` is not provided, both default to zeros.
+
+        where:
+
+        .. math::
+            \begin{aligned}
+                N ={} & \text{batch size} \\
+                L ={} & \text{sequence length} \\
+                D ={} & 2 \text{ if bidirectional=True otherwise } 1 \\
+                H_{in} ={} & \text{input\_size} \\
+                H_{out} ={} & \text{hidden\_size}
+            \end{aligned}
+
+    Outputs: output, (h_n, c_n)
+        * **output**: tensor of shape :math:`(L, D * H_{out})` for unbatched
+          input, :math:`(L, N, D * H_{out})` when ``batch_first=False`` or
+          :math:`(N, L, D * H_{out})` when ``batch_first=True``, containing the
+          output features `(h_t)` from the last layer of the LSTM, for each `t`;
+          for a bidirectional LSTM the forward direction comes first.
+        * **h_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the final hidden state of each layer and direction (for
+          the backward direction, the state after reading the first element).
+        * **c_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the final cell state of each layer and direction.
+
+    Attributes:
+        weight_ih_l[k]: the learnable input-hidden weights of the k-th layer
+            `(W_ii|W_if|W_ig|W_io)`, of shape `(4*hidden_size, input_size)` for
+            `k = 0`. Otherwise, the shape is
+            `(4*hidden_size, num_directions * hidden_size)`
+        weight_hh_l[k]: the learnable hidden-hidden weights of the k-th layer
+            `(W_hi|W_hf|W_hg|W_ho)`, of shape `(4*hidden_size, hidden_size)`
+        bias_ih_l[k]: the learnable input-hidden bias of the k-th layer
+            `(b_ii|b_if|b_ig|b_io)`, of shape `(4*hidden_size)`; absent when
+            ``bias=False``
+        bias_hh_l[k]: the learnable hidden-hidden bias of the k-th layer
+            `(b_hi|b_hf|b_hg|b_ho)`, of shape `(4*hidden_size)`; absent when
+            ``bias=False``
+        weight_ih_l[k]_reverse, ...: the same for the backward direction,
+            when ``bidirectional=True``
+
+    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
+    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type, value, shape,
+            dtype or device; the message names the argument. ``hx`` must be a
+            pair: a single tensor is a TypeError.
+
+    Examples::
+
+        >>> lstm = LSTM(10, 20, 2)
+        >>> input = torch.randn(5, 3, 10)
+        >>> h0 = torch.randn(2, 3, 20)
+        >>> c0 = torch.randn(2, 3, 20)
+        >>> output, (hn, cn) = lstm(input, (h0, c0))
+    """
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        device=None,
+        dtype=None,
+    ):
+        check_positive_int("proj_size", proj_size, minimum=0)
+        if proj_size != 0:
+            raise ValueError(
+                f"proj_size={proj_size} is not supported: this LSTM has no projection of "
+                "the hidden state; use proj_size=0 (the default), or torch.nn.LSTM for "
+                "an LSTM with projections"
+            )
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            device, dtype, num_chunks=4,
+        )
+        self.proj_size = 0
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """The LSTM update; the state is the tuple (h_t, c_t)."""
+        h_prev, c_prev = state
+        return lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh)
+
+    def _initial_state(self, hx, dims, batched):
+        """The ``hx`` argument, ``(h_0, c_0)`` or ``None``, as the state tuple (h, c)."""
+        return _lstm_initial_state(self, hx, dims, batched)
+
+    def _final_state(self, state):
+        """LSTM returns both final states, the tuple (h_n, c_n)."""
+        return state
+
+
+def set_forget_bias(lstm, value):
+    """Set the forget-gate bias of every layer and direction of an LSTM to ``value``.
+
+    PyTorch's LSTM has two biases that are always added, ``bias_ih`` and
+    ``bias_hh``; their forget-gate rows (``H .. 2H - 1``, gate order i, f, g, o)
+    are set to ``value`` and 0, so the forget gate's total bias is ``value``.
+    With ``value = 1`` the forget gate starts near sigma(1) = 0.73 instead of
+    sigma(0) = 0.5, and the cell keeps its content longer from the first step
+    of training (Gers et al. 2000; Jozefowicz et al. 2015).
+
+    Args:
+        lstm: a ``torch.nn.LSTM``, ``torch.nn.LSTMCell`` or their
+            :mod:`helpers.modules` namesakes, built with ``bias=True``.
+        value: the forget-gate bias, a real number.
+
+    Returns:
+        the same module, changed in place.
+    """
+    if not isinstance(lstm, (nn.LSTM, nn.LSTMCell, LSTM, LSTMCell)):
+        raise TypeError(f"lstm must be an LSTM or LSTMCell module, got {_describe(lstm)}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"value must be a real number, got {_describe(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
+    if not lstm.bias:
+        raise ValueError("lstm was built with bias=False: it has no forget-gate bias to set")
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, parameter in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                parameter[H : 2 * H] = value
+            elif name.startswith("bias_hh"):
+                parameter[H : 2 * H] = 0.0
+    return lstm
+
+
+
+def gru_update(x_projected, h_prev, weight_hh, bias_hh):
+    r"""One step of PyTorch's GRU: reset and update gates, the new gate, then the new state.
+
+    .. math::
+
+        \begin{array}{ll}
+        r_t = \sigma(x_t W_{ir}^T + b_{ir} + h_{t-1} W_{hr}^T + b_{hr}) \\
+        z_t = \sigma(x_t W_{iz}^T + b_{iz} + h_{t-1} W_{hz}^T + b_{hz}) \\
+        n_t = \tanh(x_t W_{in}^T + b_{in} + r_t \odot (h_{t-1} W_{hn}^T + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{array}
+
+    This is PyTorch's GRU, and it is not the GRU most textbooks write,
+
+    .. math::
+
+        \begin{array}{ll}
+        \tilde h_t = \tanh(x_t W_{in}^T + b_{in} + (r_t \odot h_{t-1}) W_{hn}^T + b_{hn}) \\
+        h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+        \end{array}
+
+    Two things differ. The textbook form applies the reset gate *before* the
+    recurrent matrix product, PyTorch *after* it, so that ``h_{t-1} W_hh^T`` is
+    one product for all three gates per step; this makes them different
+    functions, and weights trained for one do not fit the other. The roles of
+    ``z`` and ``1 - z`` are swapped too, which by itself is only a relabelling
+    (negating the update gate's weights and biases turns one into the other).
+
+    ``weight_hh`` stacks W_hr, W_hz, W_hn in PyTorch's order r, z, n.
+
+    Args:
+        x_projected: ``x_t W_ih^T + b_ih``, the input's share of the three
+            gates, of shape `(N, 3H)`. It is an argument because it does not
+            depend on the previous state, so :class:`GRU` computes it for all
+            steps at once.
+        h_prev: the previous hidden state :math:`h_{t-1}`, of shape `(N, H)`.
+        weight_hh: the hidden-hidden weights, of shape `(3H, H)`.
+        bias_hh: the hidden-hidden bias, of shape `(3H)`, or ``None``.
+
+    Returns:
+        the new hidden state :math:`h_t`, of shape `(N, H)`.
+    """
+    # The new gate needs the recurrent share of n on its own (r scales it), so
+    # the two shares are split into blocks before they are added.
+    x_r, x_z, x_n = x_projected.chunk(3, dim=-1)
+    h_r, h_z, h_n = _linear(h_prev, weight_hh, bias_hh).chunk(3, dim=-1)
+    r = torch.sigmoid(x_r + h_r)
+    z = torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h_prev
+
+
+class GRUCell(RNNCellBase):
+    r"""A gated recurrent unit (GRU) cell, PyTorch's variant, written from scratch.
+
+    .. math::
+
+        \begin{array}{ll}
+        r = \sigma(x W_{ir}^T + b_{ir} + h W_{hr}^T + b_{hr}) \\
+        z = \sigma(x W_{iz}^T + b_{iz} + h W_{hz}^T + b_{hz}) \\
+        n = \tanh(x W_{in}^T + b_{in} + r \odot (h W_{hn}^T + b_{hn})) \\
+        h' = (1 - z) \odot n + z \odot h
+        \end{array}
+
+    where :math:`\sigma` is the sigmoid function and :math:`\odot` the
+    elementwise product. The reset gate acts after the recurrent matrix
+    product, unlike in most textbooks (see :func:`gru_update`). Same arguments,
+    parameters and results as :class:`torch.nn.GRUCell`.
+
+    Args:
+        input_size: The number of expected features in the input `x`
+        hidden_size: The number of features in the hidden state `h`
+        bias: If ``False``, then the layer does not use bias weights `b_ih` and
+            `b_hh`. Default: ``True``
+        device: where to create the parameters. Default: the default device
+        dtype: the floating-point dtype of the parameters. Default: the default dtype
+
+    Inputs: input, hx
+        - **input** of shape `(N, input_size)` or `(input_size)`: the input
+          features. Must have the dtype and device of the parameters.
+        - **hx** of shape `(N, hidden_size)` or `(hidden_size)`: the current
+          hidden state, batched exactly when input is. Defaults to zeros if not
+          provided.
+
+    Outputs: h'
+        - **h'** of shape `(N, hidden_size)` or `(hidden_size)`: the next hidden
+          state for each element in the batch.
+
+    Attributes:
+        weight_ih: the learnable input-hidden weights `(W_ir|W_iz|W_in)`, of
+            shape `(3*hidden_size, input_size)`
+        weight_hh: the learnable hidden-hidden weights `(W_hr|W_hz|W_hn)`, of
+            shape `(3*hidden_size, hidden_size)`
+        bias_ih: the learnable input-hidden bias `(b_ir|b_iz|b_in)`, of shape
+            `(3*hidden_size)`, or ``None`` when ``bias=False``
+        bias_hh: the learnable hidden-hidden bias `(b_hr|b_hz|b_hn)`, of shape
+            `(3*hidden_size)`, or ``None`` when ``bias=False``
+
+    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
+    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type, value, shape,
+            dtype or device; the message names the argument.
+
+    Examples::
+
+        >>> cell = GRUCell(10, 20)
+        >>> input = torch.randn(6, 3, 10)
+        >>> hx = torch.randn(3, 20)
+        >>> output = []
+        >>> for t in range(6):
+        ...     hx = cell(input[t], hx)
+        ...     output.append(hx)
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """PyTorch's GRU update; the state is the tuple (h,)."""
+        (h_prev,) = state
+        return (gru_update(x_projected, h_prev, weight_hh, bias_hh),)
+
+
+class GRU(RNNBase):
+    r"""A multi-layer gated recurrent unit (GRU) RNN, PyTorch's variant, written from scratch.
+
+    For each element in the input sequence, each layer computes
+
+    .. math::
+        \begin{array}{ll}
+        r_t = \sigma(x_t W_{ir}^T + b_{ir} + h_{t-1} W_{hr}^T + b_{hr}) \\
+        z_t = \sigma(x_t W_{iz}^T + b_{iz} + h_{t-1} W_{hz}^T + b_{hz}) \\
+        n_t = \tanh(x_t W_{in}^T + b_{in} + r_t \odot (h_{t-1} W_{hn}^T + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{array}
+
+    where :math:`h_t` is the hidden state at time `t`, :math:`x_t` the input
+    (for layers after the first, the output of the layer below),
+    :math:`r_t, z_t, n_t` the reset, update and new gates, :math:`\sigma` the
+    sigmoid function and :math:`\odot` the elementwise product. The reset gate
+    acts after the recurrent matrix product, unlike in most textbooks (see
+    :func:`gru_update`). Same arguments, parameter names, parameter order and
+    results as :class:`torch.nn.GRU`, except that PackedSequence input is not
+    supported yet.
+
+    Args:
+        input_size: The number of expected features in the input `x`
+        hidden_size: The number of features in the hidden state `h`
+        num_layers: Number of recurrent layers. E.g., setting ``num_layers=2``
+            stacks two GRUs, the second taking in the outputs of the first.
+            Default: 1
+        bias: If ``False``, then the layers do not use bias weights `b_ih` and
+            `b_hh`. Default: ``True``
+        batch_first: If ``True``, then the input and output tensors are provided
+            as `(batch, seq, feature)` instead of `(seq, batch, feature)`. This
+            does not apply to hidden states, nor to unbatched input.
+            Default: ``False``
+        dropout: If non-zero, applies dropout with this probability to the
+            outputs of each layer except the last, in training mode only.
+            Default: 0
+        bidirectional: If ``True``, becomes a bidirectional GRU. Default: ``False``
+        device: where to create the parameters. Default: the default device
+        dtype: the floating-point dtype of the parameters. Default: the default dtype
+
+    Inputs: input, hx
+        * **input**: tensor of shape :math:`(L, H_{in})` for unbatched input,
+          :math:`(L, N, H_{in})` when ``batch_first=False`` or
+          :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
+          features of the input sequence, with the dtype and device of the
+          parameters. PackedSequence is not supported yet.
+        * **hx**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the initial hidden state of each layer and direction.
+          Defaults to zeros if not provided.
+
+        where:
+
+        .. math::
+            \begin{aligned}
+                N ={} & \text{batch size} \\
+                L ={} & \text{sequence length} \\
+                D ={} & 2 \text{ if bidirectional=True otherwise } 1 \\
+                H_{in} ={} & \text{input\_size} \\
+                H_{out} ={} & \text{hidden\_size}
+            \end{aligned}
+
+    Outputs: output, h_n
+        * **output**: tensor of shape :math:`(L, D * H_{out})` for unbatched
+          input, :math:`(L, N, D * H_{out})` when ``batch_first=False`` or
+          :math:`(N, L, D * H_{out})` when ``batch_first=True``, containing the
+          output features `(h_t)` from the last layer of the GRU, for each `t`;
+          for a bidirectional GRU the forward direction comes first.
+        * **h_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
+          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
+          containing the final hidden state of each layer and direction (for
+          the backward direction, the state after reading the first element).
+
+    Attributes:
+        weight_ih_l[k]: the learnable input-hidden weights of the k-th layer
+            `(W_ir|W_iz|W_in)`, of shape `(3*hidden_size, input_size)` for
+            `k = 0`. Otherwise, the shape is
+            `(3*hidden_size, num_directions * hidden_size)`
+        weight_hh_l[k]: the learnable hidden-hidden weights of the k-th layer
+            `(W_hr|W_hz|W_hn)`, of shape `(3*hidden_size, hidden_size)`
+        bias_ih_l[k]: the learnable input-hidden bias of the k-th layer
+            `(b_ir|b_iz|b_in)`, of shape `(3*hidden_size)`; absent when
+            ``bias=False``
+        bias_hh_l[k]: the learnable hidden-hidden bias of the k-th layer
+            `(b_hr|b_hz|b_hn)`, of shape `(3*hidden_size)`; absent when
+            ``bias=False``
+        weight_ih_l[k]_reverse, ...: the same for the backward direction,
+            when ``bidirectional=True``
+
+    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
+    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type, value, shape,
+            dtype or device; the message names the argument.
+
+    Examples::
+
+        >>> gru = GRU(10, 20, 2)
+        >>> input = torch.randn(5, 3, 10)
+        >>> h0 = torch.randn(2, 3, 20)
+        >>> output, hn = gru(input, h0)
+    """
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            device, dtype, num_chunks=3,
+        )
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """PyTorch's GRU update; the state is the tuple (h_t,)."""
+        (h_prev,) = state
+        return (gru_update(x_projected, h_prev, weight_hh, bias_hh),)
