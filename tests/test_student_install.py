@@ -59,9 +59,14 @@ def test_student_install_into_a_clean_environment(tmp_path):
     report = json.loads(run(python, "-c", IMPORT_EVERYTHING, cwd=tmp_path).strip().splitlines()[-1])
     assert report["torch"] == torch_before
     assert str(tmp_path / "venv") in report["helpers_file"], "helpers was not imported from the install"
+    package = REPO / "src" / "helpers"
+    # A subpackage is named by its folder (helpers.exercises), a module by its file.
     in_source = sorted(
-        "helpers." + ".".join(path.relative_to(REPO / "src" / "helpers").with_suffix("").parts)
-        for path in (REPO / "src" / "helpers").rglob("*.py")
-        if path.name != "__init__.py"
+        "helpers." + ".".join(
+            (path.parent if path.name == "__init__.py" else path.with_suffix(""))
+            .relative_to(package).parts
+        )
+        for path in package.rglob("*.py")
+        if path != package / "__init__.py"
     )
     assert report["modules"] == in_source, "the installed package lacks modules the source has"

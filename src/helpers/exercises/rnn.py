@@ -1,50 +1,37 @@
-"""Automatic checks for the implementation exercises of the chapters.
+"""Checks for the vanilla-RNN exercises: unroll, step and sequence, forward and backward, clipping.
 
-An exercise cell ends with one call, such as
-``helpers.exercises.check_rnn_step_forward(my_step_forward)``. The check runs
-the function on fixed, seeded float64 inputs, compares what comes back with the
-tested reference in :mod:`helpers.numpy_rnn` (and, for backward passes, with
-central differences from :mod:`helpers.gradcheck`), and prints one line per
-test::
-
-    check_rnn_forward: 2 sequences of T = 5 steps, D = 3, H = 4
-      ✓ my_rnn_forward runs and leaves its inputs unchanged
-      ✓ my_rnn_forward returns a pair (h, cache)
-      ✓ h has shape (2, 5, 4) and dtype float64
-      ✗ h agrees with the reference up to t = 0 but first differs at t = 1: max abs
-        difference 1.1e+00 in h[:, 1] (relative error over all steps 1.0e+00)
-          hint: every state is computed from h0: each step must start from the state
-          the previous step returned
-    check_rnn_forward: 3 sequences of T = 1 step, D = 2, H = 4
-      ...
-    1 of 8 checks failed.
-
-A wrong answer never ends in a traceback from inside the checker: an exception
-raised by the student's code, ``None``, a wrong number of returned values, a
-wrong shape or dtype, NaN, and an input modified in place all become lines of
-the report. When any test fails the check raises :class:`CheckFailed` (an
-``AssertionError``) listing the failures, so a wrong hidden solution fails the
-book's build; when all pass it prints ``All N checks passed.`` and returns a
-:class:`CheckResult`.
-
-The checks only call the reference, so they never contain or print its code.
-Each prints its report as it goes; the returned :class:`CheckResult` shows
-nothing more in a notebook, so a cell may end with the check.
+Each check compares the student's function with the tested reference in
+:mod:`helpers.numpy_rnn` on fixed, seeded float64 inputs (and, for backward
+passes, with central differences of the student's own forward pass).
 """
-
-import os
-import sysconfig
-import traceback
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from helpers import numpy_rnn
-from helpers.gradcheck import numerical_gradient, rel_error
+from helpers.exercises._feedback import (
+    _FAILED,
+    NUMERICAL_TOLERANCE_SEQUENCE,
+    NUMERICAL_TOLERANCE_STEP,
+    REFERENCE_TOLERANCE,
+    _call_safely,
+    _check_array,
+    _check_gradients,
+    _close,
+    _compare_to_reference,
+    _copies,
+    _describe,
+    _first_match,
+    _label,
+    _numerical_gradients,
+    _Report,
+    _require_function,
+    _run_forward_then_backward,
+    _StepMisuse,
+    _unpack,
+)
+from helpers.gradcheck import rel_error
 
 __all__ = [
-    "CheckFailed",
-    "CheckResult",
     "check_unroll",
     "check_rnn_step_forward",
     "check_rnn_forward",
@@ -53,330 +40,11 @@ __all__ = [
     "check_clip_grad_norm",
 ]
 
-# Against the reference, a correct float64 answer differs only by rounding.
-REFERENCE_TOLERANCE = 1e-8
-# Against central differences (h = 1e-5), a correct answer agrees to about 1e-9;
-# a sequence sums T steps' worth of rounding, hence the looser bound.
-NUMERICAL_TOLERANCE_STEP = 1e-6
-NUMERICAL_TOLERANCE_SEQUENCE = 1e-5
 # Clipping may add a small epsilon to the norm (torch adds 1e-6).
 CLIP_TOLERANCE = 1e-5
 
 _STEP_GRADIENTS = ("dx", "dh_prev", "dWx", "dWh", "db")
 _SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
-
-
-class CheckFailed(AssertionError):
-    """Raised by a check when at least one test failed; the message lists the failures."""
-
-    def __init__(self, result):
-        self.result = result
-        failed = len(result.failures)
-        super().__init__(
-            f"{result.name}: {failed} of {len(result.messages)} checks failed:\n"
-            + "\n".join(result.failures)
-        )
-
-
-@dataclass
-class CheckResult:
-    """What a check found: ``passed``, and one message per test (``✓ ...`` or ``✗ ...``)."""
-
-    name: str
-    passed: bool
-    messages: list = field(default_factory=list)
-    failures: list = field(default_factory=list)
-
-    def __repr__(self):
-        passed = len(self.messages) - len(self.failures)
-        return f"<CheckResult {self.name}: {passed} of {len(self.messages)} passed>"
-
-    def _ipython_display_(self):
-        # The report is already printed above; a notebook cell ending in a check shows it once.
-        pass
-
-
-# --------------------------------------------------------------------------- report
-
-
-class _Report:
-    """Collects and prints one line per test, then passes or raises :class:`CheckFailed`."""
-
-    def __init__(self, name):
-        self.name = name
-        self.case = None
-        self.messages = []
-        self.failures = []
-        self._hints_given = set()
-
-    def start_case(self, title):
-        self.case = title
-        print(f"{self.name}: {title}")
-
-    def ok(self, message):
-        self._add(f"✓ {message}")
-
-    def fail(self, message, hint=None):
-        line = f"✗ {message}"
-        # The same mistake often shows in several outputs; say how to fix it once.
-        if hint and hint not in self._hints_given:
-            self._hints_given.add(hint)
-            line += f"\n    hint: {hint}"
-        self._add(line)
-        self.failures.append(f"[{self.case}] {line}" if self.case else line)
-
-    def note(self, message):
-        """A line that is not a test (for example, why later tests were skipped)."""
-        print(f"  ({message})")
-
-    def _add(self, line):
-        self.messages.append(line)
-        print("  " + line.replace("\n", "\n  "))
-
-    def finish(self):
-        result = CheckResult(self.name, not self.failures, self.messages, self.failures)
-        if result.passed:
-            print(f"All {len(self.messages)} checks passed.")
-            return result
-        print(f"{len(self.failures)} of {len(self.messages)} checks failed.")
-        raise CheckFailed(result)
-
-
-_FAILED = object()  # what _call_safely returns when the student's function raised
-
-
-class _StepMisuse(Exception):
-    """Raised by the step function given to the student's unroll when called wrongly."""
-
-
-_LIBRARY_DIRS = tuple(
-    os.path.realpath(path)
-    for path in {os.path.dirname(os.path.abspath(__file__))}
-    | {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
-)
-
-
-def _is_student_code(filename):
-    path = os.path.realpath(filename)
-    if {"site-packages", "dist-packages"} & set(path.split(os.sep)):
-        return False
-    return not any(path == root or path.startswith(root + os.sep) for root in _LIBRARY_DIRS)
-
-
-def _where(error):
-    """' (in f, line 3: `h = x @ W`)' for the innermost frame of the student's code, or ''."""
-    frames = traceback.extract_tb(error.__traceback__)
-    for frame in reversed(frames):
-        if _is_student_code(frame.filename):
-            code = f": `{frame.line.strip()}`" if frame.line else ""
-            return f" (in {frame.name}, line {frame.lineno}{code})"
-    return ""
-
-
-def _describe(value):
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    return f"{type(value).__name__} {value!r}"[:80]
-
-
-def _snapshot(value):
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, list):
-        return [item.copy() if isinstance(item, np.ndarray) else item for item in value]
-    return None
-
-
-def _changed(name, before, after):
-    """Name what differs between ``after`` and its snapshot ``before``, or return None."""
-    if isinstance(before, np.ndarray):
-        same = (isinstance(after, np.ndarray) and after.shape == before.shape
-                and np.array_equal(after, before, equal_nan=True))
-        return None if same else name
-    if isinstance(before, list):
-        if len(after) != len(before):
-            return f"{name} (its length went from {len(before)} to {len(after)})"
-        for i, (old, new) in enumerate(zip(before, after)):
-            if isinstance(old, np.ndarray) and _changed(name, old, new):
-                return f"{name}[{i}]"
-    return None
-
-
-_MATMUL_HINT = ("a matrix product got factors whose inner sizes differ: print the shapes of both; "
-                "batches are row-major, so the batch comes first, as in x (N, D) times Wx (D, H)")
-
-
-def _call_safely(report, fn, label, args, watch=None):
-    """Call ``fn(*args.values())``; an exception or a changed input becomes a failed test.
-
-    Args are copies made by the caller, so the reference never sees what the
-    student's code did to them. Returns the student's return value, or
-    ``_FAILED`` if the call raised.
-    """
-    watch = args if watch is None else watch
-    before = {name: _snapshot(args[name]) for name in watch}
-    try:
-        value = fn(*args.values())
-    except NotImplementedError as error:
-        report.fail(
-            f"{label} raised NotImplementedError{_where(error)}",
-            hint="replace `raise NotImplementedError()` with your implementation",
-        )
-        return _FAILED
-    except _StepMisuse as error:
-        report.fail(f"{label} called step wrongly: {error}{_where(error)}")
-        return _FAILED
-    except Exception as error:
-        message = str(error) or "(no message)"
-        report.fail(f"{label} raised {type(error).__name__}: {message}{_where(error)}",
-                    hint=_MATMUL_HINT if "matmul" in message or "not aligned" in message else None)
-        return _FAILED
-    changed = [
-        description
-        for name, old in before.items()
-        if old is not None and (description := _changed(name, old, args[name]))
-    ]
-    if changed:
-        report.fail(
-            f"{label} modified its input {', '.join(changed)} in place",
-            hint="compute new arrays (`a = a + b`, not `a += b` or `a[...] = ...` on an input); "
-            "the caller still needs its inputs after the call",
-        )
-    else:
-        report.ok(f"{label} runs and leaves its inputs unchanged")
-    return value
-
-
-def _unpack(report, value, label, names):
-    """One test: ``value`` is a tuple (or list) of ``len(names)`` items. Returns them or None."""
-    wanted = f"({', '.join(names)})"
-    kind = "a pair" if len(names) == 2 else f"a tuple of {len(names)}"
-    if value is None:
-        report.fail(f"{label} returned None, expected {kind} {wanted}",
-                    hint="is the return statement missing?")
-    elif not isinstance(value, (tuple, list)):
-        report.fail(f"{label} returned {_describe(value)}, expected {kind} {wanted}",
-                    hint=f"return all {len(names)} values, in the order {wanted}")
-    elif len(value) != len(names):
-        report.fail(f"{label} returned {len(value)} values, expected {len(names)}: {wanted}")
-    else:
-        report.ok(f"{label} returns {kind} {wanted}")
-        return tuple(value)
-    return None
-
-
-def _shape_text(shape, symbols):
-    if symbols is None:
-        return str(shape)
-    names = ", ".join(symbols) + ("," if len(symbols) == 1 else "")
-    return f"({names}) = {shape}"
-
-
-def _check_array(report, label, value, shape, symbols=None, shape_hint=None,
-                 list_hint=None, quiet=False):
-    """One test: ``value`` is a finite float64 numpy array of ``shape``. Returns True if so.
-
-    ``shape_hint(received_shape)`` may explain a wrong shape; ``quiet`` leaves
-    out the ✓ line (used for gradients, whose comparison line follows).
-    """
-    expected = _shape_text(shape, symbols)
-    if value is None:
-        report.fail(f"{label} is None, expected an array of shape {expected}")
-    elif type(value).__module__.startswith("torch"):
-        report.fail(f"{label} is a torch tensor, expected a numpy array of shape {expected}",
-                    hint="this exercise is in numpy: keep every step a numpy operation")
-    elif isinstance(value, (list, tuple)) and value and all(
-            isinstance(item, np.ndarray) for item in value):
-        report.fail(f"{label} is a {type(value).__name__} of {len(value)} arrays of shape "
-                    f"{value[0].shape}, expected one array of shape {expected}",
-                    hint=list_hint or "combine them into one array (np.stack or np.array)")
-    elif not isinstance(value, np.ndarray):
-        report.fail(f"{label} is {_describe(value)}, expected a numpy array of shape {expected}")
-    elif value.shape != shape:
-        hint = shape_hint(value.shape) if shape_hint else None
-        report.fail(f"{label} has shape {value.shape}, expected {expected}", hint=hint)
-    elif value.dtype != np.float64:
-        report.fail(
-            f"{label} has dtype {value.dtype}, expected float64",
-            hint="the inputs are float64; an array made with dtype=np.float32 or from integers "
-            "(np.zeros(shape, dtype=int), np.zeros_like of an int array) loses precision or "
-            "truncates values: create it with np.zeros(shape) or compute it from the inputs",
-        )
-    elif not np.all(np.isfinite(value)):
-        nan, inf = int(np.isnan(value).sum()), int(np.isinf(value).sum())
-        report.fail(f"{label} contains {nan} NaN and {inf} infinite values out of {value.size}",
-                    hint="look for a division by zero, a log of 0, or an uninitialised np.empty")
-    else:
-        if not quiet:
-            report.ok(f"{label} has shape {shape} and dtype float64")
-        return True
-    return False
-
-
-def _close(a, b, tolerance):
-    return isinstance(a, np.ndarray) and a.shape == b.shape and rel_error(a, b) < tolerance
-
-
-def _first_match(got, variants):
-    """The hint of the first variant ``(hint, compute)`` whose result equals ``got``."""
-    for hint, compute in variants:
-        try:
-            candidate = compute()
-        except Exception:  # a variant that cannot be formed for these inputs is no match
-            continue
-        if candidate is not None and _close(got, candidate, 1e-6):
-            return hint
-    return None
-
-
-def _scale_hint(name, got, want, batch_size):
-    """Explain ``got`` if it is a multiple (or the transpose) of ``want``."""
-    if got.ndim == 2 and got.shape == want.T.shape and _close(got, want.T, 1e-6):
-        return (f"{name} is the transpose of the right gradient: a gradient has the layout of "
-                f"what it differentiates, entry [i, j] of {name} belongs to entry [i, j] of "
-                f"{name[1:]}")
-    norm = float(np.sum(want * want))
-    if norm == 0:
-        return None
-    factor = float(np.sum(got * want)) / norm
-    if abs(factor - 1) < 1e-6 or not _close(got, factor * want, 1e-6):
-        return None
-    if abs(factor + 1) < 1e-6:
-        return f"{name} has the wrong sign"
-    if abs(factor - 1 / batch_size) < 1e-6:
-        return (f"{name} is 1/N = 1/{batch_size} of the right gradient: do not average over "
-                "the batch; the upstream gradient already holds any 1/N of the loss")
-    return f"{name} is {factor:.4g} times the right gradient"
-
-
-def _differences(got, want):
-    return (f"relative error {rel_error(got, want):.1e} (expected < {REFERENCE_TOLERANCE:.0e}), "
-            f"max abs difference {np.max(np.abs(got - want)):.1e}")
-
-
-def _compare_to_reference(report, label, got, want, hint=None, where=""):
-    error = rel_error(got, want)
-    if error < REFERENCE_TOLERANCE:
-        report.ok(f"{label} matches the reference (relative error {error:.1e})")
-        return True
-    report.fail(f"{label} differs from the reference{where}: {_differences(got, want)}", hint=hint)
-    return False
-
-
-def _require_function(fn, name):
-    if not callable(fn):
-        raise TypeError(
-            f"{name} must be your function itself (pass my_function, not my_function(...)), "
-            f"got {_describe(fn)}"
-        )
-
-
-def _label(fn, default):
-    """The student's name for their function (``my_rnn_forward``), or ``default`` for a lambda."""
-    name = getattr(fn, "__name__", "")
-    return name if name.isidentifier() else default
 
 
 # --------------------------------------------------------------------------- inputs
@@ -393,8 +61,6 @@ def _rnn_inputs(seed, N, D, H, T=None):
     return x, h, Wx, Wh, b
 
 
-def _copies(**arrays):
-    return {name: value.copy() for name, value in arrays.items()}
 
 
 def _sequence_shape_hint(N, T, H):
@@ -680,85 +346,6 @@ def check_rnn_forward(fn):
 # --------------------------------------------------------------------------- backward passes
 
 
-def _gradient_shape_hint(name, inputs):
-    """Explain a wrong gradient shape: transposed, another input's shape, db not summed."""
-    target = name[1:]
-    expected = inputs[target].shape
-
-    def hint(shape):
-        if len(shape) == 2 and shape == expected[::-1]:
-            return f"{name} looks transposed: a gradient has the shape of what it differentiates"
-        if target == "b" and len(shape) == 2 and shape[-1] == expected[0]:
-            return ("b is shared by every example, so db sums the per-example gradients over "
-                    "the batch (and, for sequences, time) axes, down to shape (H,)")
-        others = [other for other, value in inputs.items()
-                  if other != target and value.shape == shape]
-        if others:
-            return (f"that is the shape of {others[0]}: are the gradients returned in the order "
-                    "of the forward's inputs?")
-        return None
-    return hint
-
-
-def _numerical_gradients(report, forward, inputs, dh):
-    """Central-difference gradients of ``sum(forward(...)[0] * dh)`` for every input, or None."""
-    names = list(inputs)
-    gradients = {}
-    for name in names:
-        def f(value, name=name):
-            args = _copies(**inputs)
-            args[name] = value
-            return forward(*args.values())[0]
-        try:
-            gradients[name] = numerical_gradient(f, inputs[name].copy(), df=dh)
-        except Exception as error:
-            report.fail(f"the numerical gradient could not be computed: your forward pass raised "
-                        f"{type(error).__name__}: {error}{_where(error)}")
-            return None
-    return gradients
-
-
-def _bptt_position(got, want):
-    """Where a sequence's dx first differs, walking back from the last step as BPTT does."""
-    T = want.shape[1]
-    t = next(t for t in reversed(range(T))
-             if rel_error(got[:, t], want[:, t]) >= REFERENCE_TOLERANCE)
-    if t == T - 1:
-        return (f" already at the last time step t = {t}, where BPTT starts",
-                "only dh[:, T-1] reaches the last step, so the step backward itself is wrong: "
-                "check it with check_rnn_step_backward")
-    return f" first at t = {t}, walking back from t = {T - 1} (dx[:, {t + 1}:] agrees)", None
-
-
-def _check_gradients(report, got, want, numerical, inputs, names, tolerance, variants):
-    """Per gradient: its shape and dtype, then reference and numerical agreement."""
-    batch_size = next(iter(inputs.values())).shape[0]
-    for name, value in zip(names, got):
-        target = name[1:]
-        if not _check_array(report, name, value, inputs[target].shape,
-                            shape_hint=_gradient_shape_hint(name, inputs), quiet=True):
-            continue
-        reference = want[name]
-        if rel_error(value, reference) >= REFERENCE_TOLERANCE:
-            sequence_dx = name == "dx" and value.ndim == 3
-            where, fallback = _bptt_position(value, reference) if sequence_dx else ("", None)
-            hint = (_scale_hint(name, value, reference, batch_size)
-                    or _first_match(value, [(h, lambda c=c: c()[name]) for h, c in variants])
-                    or fallback)
-        else:
-            where, hint = "", None
-        _compare_to_reference(report, name, value, reference, hint=hint, where=where)
-        if numerical is None:
-            continue
-        error = rel_error(value, numerical[target])
-        if error < tolerance:
-            report.ok(f"{name} matches the numerical gradient of your forward pass "
-                      f"(relative error {error:.1e})")
-        else:
-            report.fail(f"{name} differs from the numerical gradient of your forward pass: "
-                        f"relative error {error:.1e} (expected < {tolerance:.0e})")
-
-
 def _step_backward_variants(inputs, dh):
     h_prev = inputs["h_prev"]
 
@@ -775,24 +362,6 @@ def _step_backward_variants(inputs, dh):
         ("the tanh derivative is taken at h_prev: it is 1 - h**2, with h the output of this step",
          lambda: ref(lambda h: dh * (1 - h_prev**2) / (1 - h**2))),
     ]
-
-
-def _run_forward_then_backward(report, forward, backward, inputs, dh, want_h, default_labels,
-                               check_output, names):
-    """Run the student's forward (checked) and backward; return the gradients or None."""
-    forward_label, backward_label = map(_label, (forward, backward), default_labels)
-    value = _call_safely(report, forward, forward_label, _copies(**inputs))
-    cache = _FAILED if value is _FAILED else check_output(report, forward_label, value, want_h,
-                                                          inputs)
-    if cache is _FAILED:
-        report.note("the backward pass is not checked until the forward pass returns (h, cache) "
-                    "with h of the right shape")
-        return None
-    grads = _call_safely(report, backward, backward_label, dict(dh=dh.copy(), cache=cache),
-                         watch=("dh",))
-    if grads is _FAILED:
-        return None
-    return _unpack(report, grads, backward_label, names)
 
 
 def check_rnn_step_backward(forward, backward):
@@ -820,7 +389,7 @@ def check_rnn_step_backward(forward, backward):
     want_h, cache = numpy_rnn.rnn_step_forward(**inputs)
     want = dict(zip(_STEP_GRADIENTS, numpy_rnn.rnn_step_backward(dh, cache)))
 
-    got = _run_forward_then_backward(report, forward, backward, inputs, dh, want_h,
+    got = _run_forward_then_backward(report, forward, backward, inputs, dict(dh=dh), want_h,
                                      ("rnn_step_forward", "rnn_step_backward"),
                                      _check_step_forward_output, _STEP_GRADIENTS)
     if got is not None:
@@ -909,7 +478,7 @@ def check_rnn_backward(forward, backward):
     want_h, cache = numpy_rnn.rnn_forward(**inputs)
     want = dict(zip(_SEQUENCE_GRADIENTS, numpy_rnn.rnn_backward(dh, cache)))
 
-    got = _run_forward_then_backward(report, forward, backward, inputs, dh, want_h,
+    got = _run_forward_then_backward(report, forward, backward, inputs, dict(dh=dh), want_h,
                                      ("rnn_forward", "rnn_backward"),
                                      _check_sequence_forward_output, _SEQUENCE_GRADIENTS)
     if got is not None:
