@@ -9,12 +9,17 @@ One module per concept, each readable next to the chapter that introduces it:
   in the page, so readers read the code the tests test.
 - :mod:`helpers.numpy_rnn`: the vanilla RNN in numpy, forward and backward
   (BPTT by hand), with a temporal read-out and softmax loss.
+- :mod:`helpers.numpy_lstm`, :mod:`helpers.numpy_gru`: the LSTM and
+  PyTorch's GRU in numpy, forward and backward.
 - :mod:`helpers.gradcheck`: central differences and relative errors.
 - :mod:`helpers.modules`: PyTorch modules written from scratch with the
-  ``torch.nn`` contract (``RNNCell``, ``RNN``).
+  ``torch.nn`` contract (``RNNCell``, ``RNN``, ``LSTMCell``, ``LSTM``,
+  ``GRUCell``, ``GRU``).
 - :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
   splits and loaders.
 - :mod:`helpers.training`: the one training loop of the book.
+- :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
+  and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
 - :mod:`helpers.exercises`: automatic checks for the exercises.
 - :mod:`helpers.validation`: the argument checks every public function uses.
@@ -22,8 +27,11 @@ One module per concept, each readable next to the chapter that introduces it:
 
 from helpers import (
     exercises,
+    experiments,
     gradcheck,
     modules,
+    numpy_gru,
+    numpy_lstm,
     numpy_rnn,
     plotting,
     tasks,
@@ -40,8 +48,11 @@ __all__ = [
     "seed_everything",
     "show_source",
     "exercises",
+    "experiments",
     "gradcheck",
     "modules",
+    "numpy_gru",
+    "numpy_lstm",
     "numpy_rnn",
     "plotting",
     "tasks",

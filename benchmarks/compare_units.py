@@ -1,0 +1,134 @@
+"""Compare the vanilla RNN, the LSTM and the GRU on long-range tasks, over several seeds.
+
+    .venv/bin/python benchmarks/compare_units.py            # the full sweep (about 30 min)
+    .venv/bin/python benchmarks/compare_units.py --seeds 1  # one seed per setting
+
+Trains every unit (RNN, LSTM, LSTM with forget-gate bias 1, GRU; all with
+``torch.nn``'s kernels, which compute the same functions as the book's
+from-scratch modules) on
+
+- the adding problem at T = 50, 100 and 200 (hidden size 32), and
+- the copy task with delay 50, copying 5 symbols out of 8 (hidden size 128),
+
+with seeds 0, 1, 2, using :func:`helpers.experiments.run_adding` and
+:func:`helpers.experiments.run_copy`: the same splits, models, optimizer and
+budget of steps for every unit, scored once on the test split at the end. It
+writes ``benchmarks/results/compare_units.json`` (every run, with its
+validation curve) and ``compare_units.md`` (mean and spread per setting). The
+chapter "Comparing the units" loads the JSON. PyTorch runs on one thread, so
+the results do not depend on how many cores the machine has and the sweep can
+run beside other work; the seconds per step are for that one thread.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from helpers.experiments import run_adding, run_copy
+
+RESULTS = Path(__file__).resolve().parent / "results"
+JSON_PATH = RESULTS / "compare_units.json"
+MD_PATH = RESULTS / "compare_units.md"
+
+#: (unit, forget_bias) pairs, in the order of the tables.
+VARIANTS = [("RNN", None), ("LSTM", None), ("LSTM", 1.0), ("GRU", None)]
+ADDING_LENGTHS = {50: 10, 100: 15, 200: 20}  # length -> epochs of 200 steps
+COPY = {"delay": 50, "copy_length": 5, "hidden_size": 128, "epochs": 20}
+
+
+def settings(seeds):
+    for length, epochs in ADDING_LENGTHS.items():
+        for unit, forget_bias in VARIANTS:
+            for seed in seeds:
+                yield "adding", dict(unit=unit, length=length, seed=seed, epochs=epochs,
+                                     forget_bias=forget_bias)
+    for unit, forget_bias in VARIANTS:
+        for seed in seeds:
+            yield "copy", dict(unit=unit, seed=seed, forget_bias=forget_bias, **COPY)
+
+
+def summary_rows(runs):
+    """Mean, standard deviation, min and max of the test score per (task, setting, unit)."""
+    groups = {}
+    for run in runs:
+        if run["task"] == "adding":
+            key, score = ("adding", f"T = {run['length']}", run["unit"]), run["test_mse"]
+        else:
+            key, score = ("copy", f"delay {run['delay']}", run["unit"]), run["test_accuracy"]
+        groups.setdefault(key, []).append((run["seed"], score, run))
+    rows = []
+    for (task, setting, unit), members in groups.items():
+        scores = [score for _, score, _ in members]
+        rows.append({
+            "task": task, "setting": setting, "unit": unit,
+            "metric": "test MSE" if task == "adding" else "test accuracy (copied symbols)",
+            "seeds": [seed for seed, _, _ in members], "scores": scores,
+            "mean": statistics.fmean(scores),
+            "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "min": min(scores), "max": max(scores),
+            "baseline": members[0][2].get("baseline_mse", 1 / members[0][2].get("num_symbols", 8)),
+            "parameters": members[0][2]["parameters"],
+            "seconds_per_step": statistics.fmean(m[2]["seconds_per_step"] for m in members),
+        })
+    return rows
+
+
+def write(runs, meta):
+    rows = summary_rows(runs)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    JSON_PATH.write_text(json.dumps({"meta": meta, "summary": rows, "runs": runs}, indent=1) + "\n")
+    lines = [
+        f"Recurrent units on long-range tasks ({meta['command']}; {meta['torch']}, "
+        f"{meta['threads']} thread; {meta['platform']}). Every run is scored once on the test "
+        "split after its fixed budget of steps.", "",
+        "| task | setting | unit | parameters | metric | mean | std | min | max | baseline "
+        "| ms/step |",
+        "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['task']} | {r['setting']} | {r['unit']} | {r['parameters']} | {r['metric']} "
+            f"| {r['mean']:.4f} | {r['std']:.4f} | {r['min']:.4f} | {r['max']:.4f} "
+            f"| {r['baseline']:.4f} | {1000 * r['seconds_per_step']:.1f} |"
+        )
+    MD_PATH.write_text("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per setting (0, 1, ...)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    meta = {
+        "command": "python benchmarks/compare_units.py"
+                   + (f" --seeds {args.seeds}" if args.seeds != 3 else ""),
+        "torch": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(), "platform": platform.platform(),
+        "adding": {"hidden_size": 32, "train_size": 10_000, "batch_size": 50, "lr": 1e-2,
+                   "clip_norm": 1.0, "epochs": ADDING_LENGTHS},
+        "copy": {**COPY, "num_symbols": 8, "train_size": 10_000, "batch_size": 50, "lr": 1e-2,
+                 "clip_norm": 1.0},
+    }
+    runs, start = [], time.perf_counter()
+    for task, kwargs in settings(range(args.seeds)):
+        run = (run_adding if task == "adding" else run_copy)(**kwargs)
+        run.pop("model")
+        if task == "copy":
+            run["num_symbols"] = 8
+        runs.append(run)
+        score = (f"test MSE {run['test_mse']:.4f}" if task == "adding"
+                 else f"test accuracy {run['test_accuracy']:.3f}")
+        print(f"[{time.perf_counter() - start:7.0f} s] {task} {kwargs} -> {score} "
+              f"({run['seconds']:.0f} s)", flush=True)
+        write(runs, meta)  # after every run, so an interrupted sweep keeps what it measured
+    print(MD_PATH.read_text())
+
+
+if __name__ == "__main__":
+    main()
