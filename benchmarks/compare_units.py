@@ -13,11 +13,15 @@ from-scratch modules) on
 with seeds 0, 1, 2, using :func:`helpers.experiments.run_adding` and
 :func:`helpers.experiments.run_copy`: the same splits, models, optimizer and
 budget of steps for every unit, scored once on the test split at the end. It
-writes ``benchmarks/results/compare_units.json`` (every run, with its
-validation curve) and ``compare_units.md`` (mean and spread per setting). The
+writes ``src/helpers/results/compare_units.json`` (every run, with its
+validation curve; it ships with the package, and
+:func:`helpers.experiments.load_unit_comparison` reads it) and
+``benchmarks/results/compare_units.md`` (mean and spread per setting). The
 chapter "Comparing the units" loads the JSON. PyTorch runs on one thread, so
 the results do not depend on how many cores the machine has and the sweep can
-run beside other work; the seconds per step are for that one thread.
+run beside other work. The JSON keeps each run's seconds per step, but they
+are only as good as the machine was idle; the chapter measures the time per
+step itself.
 """
 
 import argparse
@@ -33,7 +37,8 @@ import torch
 from helpers.experiments import run_adding, run_copy
 
 RESULTS = Path(__file__).resolve().parent / "results"
-JSON_PATH = RESULTS / "compare_units.json"
+# The JSON ships inside the helpers package, so the chapter finds it on Colab too.
+JSON_PATH = Path(__file__).resolve().parents[1] / "src" / "helpers" / "results" / "compare_units.json"
 MD_PATH = RESULTS / "compare_units.md"
 
 #: (unit, forget_bias) pairs, in the order of the tables.
@@ -82,28 +87,39 @@ def summary_rows(runs):
 def write(runs, meta):
     rows = summary_rows(runs)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    JSON_PATH.parent.mkdir(parents=True, exist_ok=True)
     JSON_PATH.write_text(json.dumps({"meta": meta, "summary": rows, "runs": runs}, indent=1) + "\n")
     lines = [
         f"Recurrent units on long-range tasks ({meta['command']}; {meta['torch']}, "
         f"{meta['threads']} thread; {meta['platform']}). Every run is scored once on the test "
         "split after its fixed budget of steps.", "",
-        "| task | setting | unit | parameters | metric | mean | std | min | max | baseline "
-        "| ms/step |",
-        "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| task | setting | unit | parameters | metric | mean | std | min | max | baseline |",
+        "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['task']} | {r['setting']} | {r['unit']} | {r['parameters']} | {r['metric']} "
             f"| {r['mean']:.4f} | {r['std']:.4f} | {r['min']:.4f} | {r['max']:.4f} "
-            f"| {r['baseline']:.4f} | {1000 * r['seconds_per_step']:.1f} |"
+            f"| {r['baseline']:.4f} |"
         )
     MD_PATH.write_text("\n".join(lines) + "\n")
+
+
+def rewrite_tables():
+    """Rewrite compare_units.md from the JSON, without training anything."""
+    saved = json.loads(JSON_PATH.read_text())
+    write(saved["runs"], saved["meta"])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds per setting (0, 1, ...)")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="rewrite the markdown table from the saved JSON and stop")
     args = parser.parse_args()
+    if args.tables_only:
+        rewrite_tables()
+        return
     torch.set_num_threads(1)
     meta = {
         "command": "python benchmarks/compare_units.py"

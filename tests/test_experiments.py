@@ -10,6 +10,7 @@ from helpers.experiments import (
     LastStateRegressor,
     TokenTagger,
     count_parameters,
+    load_unit_comparison,
     recurrent_layer,
     run_adding,
     run_copy,
@@ -165,3 +166,27 @@ def test_train_adding_trains_a_model_of_your_own_like_run_adding_trains_its_own(
 def test_train_adding_rejects_what_is_not_a_module():
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         train_adding(lambda x: x, 8, seed=0)
+
+
+def test_committed_unit_comparison_is_complete_and_its_summary_follows_from_its_runs():
+    import importlib.util
+    from pathlib import Path
+    import statistics
+
+    results = load_unit_comparison()
+    assert "benchmarks/compare_units.py" in results["meta"]["command"]
+    settings = {(r["task"], r["setting"], r["unit"]) for r in results["summary"]}
+    units = {"RNN", "LSTM", "LSTM (forget bias 1)", "GRU"}
+    expected = {("adding", f"T = {T}", u) for T in (50, 100, 200) for u in units}
+    expected |= {("copy", "delay 50", u) for u in units}
+    assert settings == expected
+    for row in results["summary"]:
+        assert len(set(row["seeds"])) >= 3, row["setting"]
+        assert row["mean"] == pytest.approx(statistics.fmean(row["scores"]))
+        assert row["min"] == min(row["scores"]) and row["max"] == max(row["scores"])
+    # The benchmark's own summary of the saved runs reproduces the saved summary.
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_units.py"
+    spec = importlib.util.spec_from_file_location("compare_units", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.summary_rows(results["runs"]) == results["summary"]

@@ -19,7 +19,9 @@ so every number the book quotes comes from the same code:
   same for a model of your own, such as a variant of a unit.
 """
 
+import json
 import time
+from importlib import resources
 
 import torch
 from torch import nn
@@ -52,6 +54,7 @@ __all__ = [
     "train_adding",
     "run_adding",
     "run_copy",
+    "load_unit_comparison",
 ]
 
 #: The recurrent units the book compares, by their ``torch.nn`` class names.
@@ -292,3 +295,16 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
         "test_accuracy": test["accuracy"], "val_loss": history["val_loss"],
         "val_accuracy": history["val_accuracy"], **timing, "model": model,
     }
+
+
+def load_unit_comparison():
+    """The committed results of ``benchmarks/compare_units.py``, which ships with this package.
+
+    Returns:
+        dict with ``meta`` (the command that regenerates the results and its
+        settings), ``summary`` (one row per task, setting and unit: the test
+        scores of every seed, their mean, standard deviation, min and max, and
+        the baseline) and ``runs`` (every run, with its validation curve).
+    """
+    text = resources.files("helpers").joinpath("results", "compare_units.json").read_text()
+    return json.loads(text)
