@@ -2,6 +2,7 @@
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
 #   make bench  measure (chapter execution times; see benchmarks/)
+#   make compare-units  rerun the unit comparison the chapter loads (about 30 min)
 # Both create .venv and install what they need first.
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test bench install web-assets wheelhouse sync clean
+.PHONY: book test bench compare-units install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
@@ -22,6 +23,11 @@ test: install web-assets wheelhouse
 # Measurements, not tests: how long each chapter takes to execute (benchmarks/results/).
 bench: install
 	$(PY) benchmarks/chapter_times.py
+
+# The experiment behind the chapter "Comparing the units": RNN, LSTM and GRU on the
+# adding and copy tasks, 3 seeds each; writes src/helpers/results/compare_units.json.
+compare-units: install
+	$(PY) benchmarks/compare_units.py
 
 install: $(STAMP)
 
