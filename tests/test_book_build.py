@@ -30,6 +30,20 @@ def test_chapters_were_executed_during_the_build(built_book):
     assert "parameters: 72 = H(D + H + 2) = 72" in html
 
 
+@pytest.mark.parametrize("page", ["chapters/bptt", "chapters/comparing_units"])
+def test_tables_that_cells_display_render_as_html_tables(built_book, page):
+    # These chapters display results as Markdown tables (IPython's Markdown); with
+    # MyST-NB's default CommonMark renderer they would show as raw "| a | b |" text.
+    source = (REPO / f"{page}.md").read_text()
+    displayed = source.count("display(Markdown(")
+    html = (built_book.html / f"{page}.html").read_text()
+    outputs = re.findall(r'<div class="cell_output docutils container">(.*?)</div>\s*</div>\s*</div>',
+                         html, re.S)
+    tables = sum(output.count("<table") for output in outputs)
+    assert displayed and tables >= displayed, f"{displayed} displayed tables, {tables} rendered"
+    assert not any("| --- |" in output for output in outputs)
+
+
 FAULTS = {
     "failing cell": (
         "chapters/notation.md",
