@@ -25,6 +25,7 @@ step itself.
 """
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -77,11 +78,22 @@ def summary_rows(runs):
             "mean": statistics.fmean(scores),
             "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
             "min": min(scores), "max": max(scores),
-            "baseline": members[0][2].get("baseline_mse", 1 / members[0][2].get("num_symbols", 8)),
+            # the error of always answering 1, or the accuracy of guessing a symbol
+            "baseline": (members[0][2]["baseline_mse"] if task == "adding"
+                         else 1 / members[0][2]["num_symbols"]),
             "parameters": members[0][2]["parameters"],
             "seconds_per_step": statistics.fmean(m[2]["seconds_per_step"] for m in members),
         })
     return rows
+
+
+def keyword_defaults(function):
+    """The default of every keyword argument of ``function`` that is a plain number or string."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if isinstance(parameter.default, (int, float, str))
+    }
 
 
 def write(runs, meta):
@@ -126,17 +138,14 @@ def main():
                    + (f" --seeds {args.seeds}" if args.seeds != 3 else ""),
         "torch": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(), "platform": platform.platform(),
-        "adding": {"hidden_size": 32, "train_size": 10_000, "batch_size": 50, "lr": 1e-2,
-                   "clip_norm": 1.0, "epochs": ADDING_LENGTHS},
-        "copy": {**COPY, "num_symbols": 8, "train_size": 10_000, "batch_size": 50, "lr": 1e-2,
-                 "clip_norm": 1.0},
+        # Everything the runs do not set comes from the defaults of run_adding and run_copy.
+        "adding": {**keyword_defaults(run_adding), "epochs": ADDING_LENGTHS},
+        "copy": {**keyword_defaults(run_copy), **COPY},
     }
     runs, start = [], time.perf_counter()
     for task, kwargs in settings(range(args.seeds)):
         run = (run_adding if task == "adding" else run_copy)(**kwargs)
         run.pop("model")
-        if task == "copy":
-            run["num_symbols"] = 8
         runs.append(run)
         score = (f"test MSE {run['test_mse']:.4f}" if task == "adding"
                  else f"test accuracy {run['test_accuracy']:.3f}")

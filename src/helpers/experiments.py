@@ -263,8 +263,8 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
     :func:`helpers.tasks.copy_task_baseline` gives for a model without memory.
 
     Returns:
-        dict with ``unit``, ``task``, ``delay``, ``copy_length``, ``seed``,
-        ``hidden_size``, ``parameters``, ``test_loss``, ``baseline_loss``,
+        dict with ``unit``, ``task``, ``delay``, ``copy_length``, ``num_symbols``,
+        ``seed``, ``hidden_size``, ``parameters``, ``test_loss``, ``baseline_loss``,
         ``test_accuracy`` (share of copied symbols right; chance is
         ``1 / num_symbols``), ``val_loss`` and ``val_accuracy`` (per epoch),
         ``steps``, ``seconds``, ``seconds_per_step`` and ``model``.
@@ -291,6 +291,7 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
         "unit": label, "task": "copy", "delay": delay, "copy_length": copy_length,
         "seed": seed, "hidden_size": hidden_size, "parameters": count_parameters(model),
         "test_loss": test["loss"],
+        "num_symbols": num_symbols,
         "baseline_loss": copy_task_baseline(delay, copy_length, num_symbols),
         "test_accuracy": test["accuracy"], "val_loss": history["val_loss"],
         "val_accuracy": history["val_accuracy"], **timing, "model": model,
