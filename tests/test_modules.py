@@ -10,7 +10,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.nn.utils.rnn import pack_sequence
 
 from helpers.modules import RNN, RNNCell
 
@@ -435,11 +434,6 @@ def test_rnn_rejects_hx_on_another_device_than_the_parameters():
         rnn(randn(6, 3, 4).cuda(), randn(2, 3, 5))
     with pytest.raises(ValueError, match="input is on device cpu, expected cuda"):
         rnn(randn(6, 3, 4))
-
-
-def test_rnn_says_packed_sequences_are_not_supported_yet(rnn):
-    with pytest.raises(TypeError, match="PackedSequence"):
-        rnn(pack_sequence([randn(3, 4), randn(2, 4)]))
 
 
 def test_cell_rejects_input_of_the_wrong_rank(cell):

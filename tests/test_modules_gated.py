@@ -24,7 +24,6 @@ from test_modules import (
     rnn_cases,
     rnn_tensors,
 )
-from torch.nn.utils.rnn import pack_sequence
 
 from helpers.modules import GRU, LSTM, GRUCell, LSTMCell
 
@@ -374,12 +373,6 @@ def test_layers_reject_input_of_the_wrong_rank(unit):
 def test_layers_reject_input_with_the_wrong_feature_size(unit):
     with pytest.raises(ValueError, match="input has shape .*input_size, but input has 7"):
         LAYERS[unit][0](4, 5, dtype=DTYPE)(randn(6, 3, 7))
-
-
-@pytest.mark.parametrize("unit", LAYERS)
-def test_layers_say_packed_sequences_are_not_supported_yet(unit):
-    with pytest.raises(TypeError, match=f"{unit} does not support PackedSequence input yet"):
-        LAYERS[unit][0](4, 5, dtype=DTYPE)(pack_sequence([randn(3, 4), randn(2, 4)]))
 
 
 @pytest.mark.parametrize("unit", LAYERS)

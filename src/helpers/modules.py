@@ -47,7 +47,7 @@ import warnings
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import PackedSequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from helpers.validation import (
     Dims,
@@ -421,6 +421,14 @@ class RNNBase(nn.Module):
 
     def forward(self, input, hx=None):
         """Run the stack over ``input``; see :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
+        packed = input if isinstance(input, PackedSequence) else None
+        mask = None
+        if packed is not None:
+            # A packed batch runs as the padded batch plus a mask (T, N) of its
+            # real steps; see _run_direction for how the mask keeps the state.
+            input, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
+            steps = torch.arange(input.shape[1 if self.batch_first else 0])
+            mask = (steps[:, None] < lengths[None, :]).to(input.device)
         x, state, batched = self._check_forward_args(input, hx)
         final_states = []
         for layer in range(self.num_layers):
@@ -433,6 +441,7 @@ class RNNBase(nn.Module):
                     tuple(s[index] for s in state),
                     *self._parameters_of(layer, direction),
                     reverse=direction == 1,
+                    mask=mask,
                 )
                 outputs.append(output)
                 final_states.append(final_state)
@@ -442,6 +451,8 @@ class RNNBase(nn.Module):
                 x = F.dropout(x, self.dropout, training=True)
 
         h_n = tuple(torch.stack(parts) for parts in zip(*final_states))
+        if packed is not None:
+            return _repack(x, lengths, packed), self._final_state(h_n)
         if not batched:
             x = x.squeeze(1)
             h_n = tuple(h.squeeze(1) for h in h_n)
@@ -449,11 +460,19 @@ class RNNBase(nn.Module):
             x = x.transpose(0, 1)
         return x, self._final_state(h_n)
 
-    def _run_direction(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
+    def _run_direction(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse,
+                       mask=None):
         """Run one layer in one direction over the sequence ``x`` of shape (T, N, D).
 
         Returns the hidden states of every step, (T, N, H), in time order also
         when running backwards, and the final state tuple.
+
+        With a ``mask`` (T, N), True at each sequence's real steps (padding at
+        the end), a step changes the state only where the mask is True. Forwards,
+        the state stops at each sequence's last real step, so the final state is
+        the one after that step. Backwards, the state stays at its initial value
+        through the padding and starts moving at the last real step: the reverse
+        direction reads each sequence from its own end, never from the padding.
         """
         # x_t W_ih^T + b_ih does not depend on the previous state, so all T steps
         # are one large matrix product here instead of T small ones in the loop.
@@ -464,7 +483,11 @@ class RNNBase(nn.Module):
         steps = range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in reversed(steps) if reverse else steps:
-            state = self._step(x_projected[t], state, weight_hh, bias_hh)
+            new_state = self._step(x_projected[t], state, weight_hh, bias_hh)
+            if mask is not None:
+                real = mask[t].unsqueeze(1)  # (N, 1)
+                new_state = tuple(torch.where(real, new, old) for new, old in zip(new_state, state))
+            state = new_state
             outputs[t] = state[0]
         return torch.stack(outputs), state
 
@@ -493,11 +516,6 @@ class RNNBase(nn.Module):
         Returns the input as (T, N, D), the state tuple and whether the input is batched.
         """
         name = type(self).__name__
-        if isinstance(input, PackedSequence):
-            raise TypeError(
-                f"{name} does not support PackedSequence input yet; pass a padded "
-                "tensor of shape (T, N, D), or (N, T, D) with batch_first=True"
-            )
         dims = Dims().fix("D", self.input_size, f"the {name}'s input_size")
         dims.fix("H", self.hidden_size, f"the {name}'s hidden_size")
         dims.fix(
@@ -535,6 +553,16 @@ class RNNBase(nn.Module):
         return state if batched else state.unsqueeze(1)
 
 
+def _repack(output, lengths, packed):
+    """Pack ``output`` (T, N, H) in the order of the input ``packed``, as ``torch.nn`` does."""
+    order = packed.sorted_indices
+    if order is not None:
+        output, lengths = output.index_select(1, order), lengths[order.cpu()]
+    data = pack_padded_sequence(output, lengths, enforce_sorted=True)
+    return PackedSequence(data.data, data.batch_sizes, packed.sorted_indices,
+                          packed.unsorted_indices)
+
+
 class RNN(RNNBase):
     r"""A multi-layer Elman RNN with tanh or ReLU nonlinearity, written from scratch.
 
@@ -547,8 +575,7 @@ class RNN(RNNBase):
     at time `t` (for layers after the first, the output of the layer below) and
     :math:`h_0` the initial hidden state. If :attr:`nonlinearity` is ``'relu'``,
     ReLU is used instead of tanh. Same arguments, parameter names, parameter
-    order and results as :class:`torch.nn.RNN`, except that PackedSequence input
-    is not supported yet.
+    order and results as :class:`torch.nn.RNN`, PackedSequence input included.
 
     Args:
         input_size: The number of expected features in the input `x`
@@ -576,7 +603,9 @@ class RNN(RNNBase):
           :math:`(L, N, H_{in})` when ``batch_first=False`` or
           :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
           features of the input sequence, with the dtype and device of the
-          parameters. PackedSequence is not supported yet.
+          parameters. The input can also be a packed variable length sequence
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
+          packed too, and ``h_n`` holds each sequence's state after its last real step.
         * **hx**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
           unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
           containing the initial hidden state of each layer and direction.
@@ -837,8 +866,8 @@ class LSTM(RNNBase):
     layer below), :math:`i_t, f_t, g_t, o_t` the input, forget, cell and output
     gates, :math:`\sigma` the sigmoid function and :math:`\odot` the elementwise
     product. Same arguments, parameter names, parameter order and results as
-    :class:`torch.nn.LSTM`, except that PackedSequence input and projections
-    (``proj_size > 0``) are not supported.
+    :class:`torch.nn.LSTM` (PackedSequence input included), except that
+    projections (``proj_size > 0``) are not supported.
 
     Args:
         input_size: The number of expected features in the input `x`
@@ -868,7 +897,9 @@ class LSTM(RNNBase):
           :math:`(L, N, H_{in})` when ``batch_first=False`` or
           :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
           features of the input sequence, with the dtype and device of the
-          parameters. PackedSequence is not supported yet.
+          parameters. The input can also be a packed variable length sequence
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
+          packed too, and ``h_n`` holds each sequence's state after its last real step.
         * **h_0**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
           unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
           containing the initial hidden state of each layer and direction.
@@ -1157,8 +1188,7 @@ class GRU(RNNBase):
     sigmoid function and :math:`\odot` the elementwise product. The reset gate
     acts after the recurrent matrix product, unlike in most textbooks (see
     :func:`gru_update`). Same arguments, parameter names, parameter order and
-    results as :class:`torch.nn.GRU`, except that PackedSequence input is not
-    supported yet.
+    results as :class:`torch.nn.GRU`, PackedSequence input included.
 
     Args:
         input_size: The number of expected features in the input `x`
@@ -1184,7 +1214,9 @@ class GRU(RNNBase):
           :math:`(L, N, H_{in})` when ``batch_first=False`` or
           :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
           features of the input sequence, with the dtype and device of the
-          parameters. PackedSequence is not supported yet.
+          parameters. The input can also be a packed variable length sequence
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
+          packed too, and ``h_n`` holds each sequence's state after its last real step.
         * **hx**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
           unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
           containing the initial hidden state of each layer and direction.
