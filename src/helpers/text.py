@@ -155,8 +155,9 @@ def _as_id_tensor(name, sequence):
         tensor = sequence
     elif isinstance(sequence, (list, tuple, np.ndarray)):
         try:
-            tensor = torch.as_tensor(np.asarray(sequence))
-        except (TypeError, ValueError) as error:
+            tensor = torch.tensor(sequence) if not isinstance(sequence, np.ndarray) else (
+                torch.from_numpy(sequence))
+        except (TypeError, ValueError, RuntimeError) as error:
             raise TypeError(f"{name} must be a sequence of int ids: {error}") from None
     else:
         raise TypeError(f"{name} must be a list or 1-d tensor of int ids, got {_describe(sequence)}")
@@ -330,11 +331,11 @@ class SequenceDataset(Dataset):
 
     def __init__(self, inputs, targets):
         self.inputs = _check_sequences("inputs", inputs)
-        for index, sequence in enumerate(self.inputs):
-            if int(sequence.min()) < 0:
-                raise ValueError(
-                    f"inputs[{index}] holds the id {int(sequence.min())}; ids are >= 0"
-                )
+        if int(torch.cat(self.inputs).min()) < 0:  # one check for all, then find the culprit
+            index = next(i for i, sequence in enumerate(self.inputs) if int(sequence.min()) < 0)
+            raise ValueError(
+                f"inputs[{index}] holds the id {int(self.inputs[index].min())}; ids are >= 0"
+            )
         if isinstance(targets, (str, torch.Tensor)) or not isinstance(targets, Sequence):
             if isinstance(targets, torch.Tensor) and targets.dim() == 1:
                 targets = targets.tolist()
