@@ -224,3 +224,22 @@ def test_gru_cell_rejects_an_unknown_convention():
 ], ids=["lstm", "lstm-plain", "gru-pytorch", "gru-textbook"])
 def test_cells_are_readable_at_book_size(draw):
     assert_readable(draw())
+
+
+def test_draw_sequence_task_draws_an_output_box_only_where_one_is_read():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    from helpers.plotting import draw_sequence_task
+
+    fig, ax = plt.subplots()
+    draw_sequence_task(list("maria") + ["<pad>"] * 2, [None] * 4 + ["female"] + [None] * 2, ax=ax)
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 7 + 7 + 1  # inputs, states, one output
+    texts = [t.get_text() for t in ax.texts]
+    assert "female" in texts and texts.count("<pad>") == 2
+    faded = [p for p in boxes if p.get_alpha() is not None and p.get_alpha() < 1]
+    assert len(faded) == 4  # the two padded inputs and their states
+    with pytest.raises(ValueError, match="one entry per input"):
+        draw_sequence_task(list("ab"), ["x"], ax=ax)
+    plt.close(fig)

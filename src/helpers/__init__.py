@@ -18,6 +18,13 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
   splits and loaders.
 - :mod:`helpers.training`: the one training loop of the book.
+- :mod:`helpers.text`: vocabularies, padded batches with lengths and masks,
+  splits and loaders for variable-length sequences.
+- :mod:`helpers.corpora`: real text shipped inside packages (census names,
+  English words, hyphenation patterns).
+- :mod:`helpers.language_model`, :mod:`helpers.sequence_classification`,
+  :mod:`helpers.sequence_labelling`: the three uses of an RNN on that text,
+  with their baselines and scores.
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
@@ -26,15 +33,20 @@ One module per concept, each readable next to the chapter that introduces it:
 """
 
 from helpers import (
+    corpora,
     exercises,
     experiments,
     gradcheck,
+    language_model,
     modules,
     numpy_gru,
     numpy_lstm,
     numpy_rnn,
     plotting,
+    sequence_classification,
+    sequence_labelling,
     tasks,
+    text,
     training,
     validation,
 )
@@ -47,15 +59,20 @@ __all__ = [
     "get_device",
     "seed_everything",
     "show_source",
+    "corpora",
     "exercises",
     "experiments",
     "gradcheck",
+    "language_model",
     "modules",
     "numpy_gru",
     "numpy_lstm",
     "numpy_rnn",
     "plotting",
+    "sequence_classification",
+    "sequence_labelling",
     "tasks",
+    "text",
     "training",
     "validation",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "draw_lstm_cell",
     "draw_gru_cell",
     "plot_gradient_norms",
+    "draw_sequence_task",
 ]
 
 # One colour per role, the same in every diagram of the book.
@@ -229,6 +230,41 @@ def draw_task_shapes(axes=None):
         ax.set_xlim(-0.6, widest - 0.4)
         ax.set_ylim(-1.7, 2.9)
     return axes
+
+
+def draw_sequence_task(inputs, outputs, *, title=None, ax=None):
+    """Draw an RNN unrolled over the tokens ``inputs``, with an output where one is read.
+
+    ``outputs[t]`` is the text of the output box at step t, or ``None`` for a
+    step with no output; a token ``"<pad>"`` is drawn greyed, with no state
+    update (its state box is dashed). Sequence classification gives one output
+    at the last real step, labelling one per step.
+
+    Returns:
+        the Axes.
+    """
+    if len(outputs) != len(inputs):
+        raise ValueError(f"outputs must have one entry per input ({len(inputs)}), got {len(outputs)}")
+    ax = _axes(ax, (1.1 * len(inputs) + 1, 3.4))
+    for t, (token, output) in enumerate(zip(inputs, outputs)):
+        padding = token == "<pad>"
+        _node(ax, t, 0, token, "input", fontsize=9 if len(token) > 2 else 12)
+        _node(ax, t, 1.2, f"$h_{{{t + 1}}}$", "state", fontsize=10)
+        if padding:
+            for patch in ax.patches[-2:]:
+                patch.set_alpha(0.35)
+                patch.set_linestyle("--")
+        _arrow(ax, (t, _BOX), (t, 1.2 - _BOX), color="#aaaaaa" if padding else None)
+        if t:
+            _arrow(ax, (t - 1 + _BOX, 1.2), (t - _BOX, 1.2))
+        if output is not None:
+            _node(ax, t, 2.4, output, "output", fontsize=9 if len(output) > 2 else 12)
+            _arrow(ax, (t, 1.2 + _BOX), (t, 2.4 - _BOX))
+    ax.set_xlim(-0.6, len(inputs) - 0.4)
+    ax.set_ylim(-0.5, 2.9)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
 
 
 def draw_lstm_cell(ax=None, *, highlight_cell_path=True):

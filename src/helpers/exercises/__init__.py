@@ -46,6 +46,9 @@ from helpers.exercises.gated import (
     check_lstm_step_forward,
     check_parameter_count,
 )
+from helpers.exercises.language_model import check_perplexity
+from helpers.exercises.sequence_classification import check_final_states
+from helpers.exercises.sequence_labelling import check_token_scores
 from helpers.exercises.rnn import (
     check_clip_grad_norm,
     check_rnn_backward,
@@ -69,4 +72,7 @@ __all__ = [
     "check_gru_step_forward",
     "check_gru_step_backward",
     "check_parameter_count",
+    "check_perplexity",
+    "check_final_states",
+    "check_token_scores",
 ]
