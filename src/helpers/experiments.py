@@ -49,6 +49,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "recurrent_layer",
     "count_parameters",
+    "text_model_parts",
     "LastStateRegressor",
     "TokenTagger",
     "train_adding",
@@ -89,6 +90,27 @@ def recurrent_layer(unit, input_size, hidden_size, *, implementation="torch", fo
     if forget_bias is not None:
         modules.set_forget_bias(layer, forget_bias)
     return layer
+
+
+def text_model_parts(vocab_size, num_outputs, *, unit, embedding_dim, hidden_size,
+                     implementation="torch", **layer_kwargs):
+    """The three parts of the book's text models: embedding, recurrent layer, read-out.
+
+    Returns ``(embedding, rnn, read_out)``: ``nn.Embedding(vocab_size,
+    embedding_dim)``, :func:`recurrent_layer` (batch first) and
+    ``nn.Linear(hidden_size, num_outputs)``, created in that order (so the
+    same seed gives the same initial weights), with the ``device`` and
+    ``dtype`` of ``layer_kwargs`` for all three.
+    """
+    check_positive_int("vocab_size", vocab_size)
+    check_positive_int("num_outputs", num_outputs, minimum=2)
+    factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
+    embedding = nn.Embedding(vocab_size, check_positive_int("embedding_dim", embedding_dim),
+                             **factory)
+    rnn = recurrent_layer(unit, embedding_dim, hidden_size, implementation=implementation,
+                          **layer_kwargs)
+    read_out = nn.Linear(hidden_size, num_outputs, **factory)
+    return embedding, rnn, read_out
 
 
 def count_parameters(module):

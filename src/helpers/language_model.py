@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from helpers.experiments import recurrent_layer
+from helpers.experiments import text_model_parts
 from helpers.text import BOS, EOS, IGNORE_INDEX, PaddedBatch, SequenceDataset, Vocab, _check_texts
 from helpers.validation import _describe, check_positive_int, check_positive_number
 
@@ -91,12 +91,9 @@ class CharLanguageModel(nn.Module):
                  implementation="torch", **layer_kwargs):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size, minimum=2)
-        factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
-        embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, **factory)
-        self.rnn = recurrent_layer(unit, embedding_dim, hidden_size,
-                                   implementation=implementation, **layer_kwargs)
-        self.read_out = nn.Linear(hidden_size, vocab_size, **factory)
+        self.embedding, self.rnn, self.read_out = text_model_parts(
+            vocab_size, vocab_size, unit=unit, embedding_dim=embedding_dim,
+            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
 
     def forward(self, x, state=None, *, return_state=False):
         """Logits ``(N, T, V)`` for a :class:`~helpers.text.PaddedBatch` or ids ``(N, T)``.

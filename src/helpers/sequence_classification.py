@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from helpers.experiments import recurrent_layer
+from helpers.experiments import text_model_parts
 from helpers.text import PaddedBatch, SequenceDataset, Vocab, _check_texts
 from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
 
@@ -103,15 +103,11 @@ class FinalStateClassifier(nn.Module):
     def __init__(self, vocab_size, num_classes, *, unit="GRU", embedding_dim=16, hidden_size=64,
                  implementation="torch", **layer_kwargs):
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
         check_positive_int("num_classes", num_classes, minimum=2)
         self.implementation = check_choice("implementation", implementation, ("torch", "scratch"))
-        factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
-        self.embedding = nn.Embedding(vocab_size, check_positive_int("embedding_dim", embedding_dim),
-                                      **factory)
-        self.rnn = recurrent_layer(unit, embedding_dim, hidden_size,
-                                   implementation=implementation, **layer_kwargs)
-        self.read_out = nn.Linear(hidden_size, num_classes, **factory)
+        self.embedding, self.rnn, self.read_out = text_model_parts(
+            vocab_size, num_classes, unit=unit, embedding_dim=embedding_dim,
+            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
 
     def forward(self, batch):
         """Logits ``(N, C)`` for a :class:`~helpers.text.PaddedBatch`."""

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 import torch
 from torch import nn
 
-from helpers.experiments import recurrent_layer
+from helpers.experiments import text_model_parts
 from helpers.text import (
     IGNORE_INDEX,
     PaddedBatch,
@@ -96,14 +96,10 @@ class Tagger(nn.Module):
     def __init__(self, vocab_size, num_labels=2, *, unit="GRU", embedding_dim=16, hidden_size=64,
                  implementation="torch", **layer_kwargs):
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
         check_positive_int("num_labels", num_labels, minimum=2)
-        factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
-        self.embedding = nn.Embedding(vocab_size, check_positive_int("embedding_dim", embedding_dim),
-                                      **factory)
-        self.rnn = recurrent_layer(unit, embedding_dim, hidden_size,
-                                   implementation=implementation, **layer_kwargs)
-        self.read_out = nn.Linear(hidden_size, num_labels, **factory)
+        self.embedding, self.rnn, self.read_out = text_model_parts(
+            vocab_size, num_labels, unit=unit, embedding_dim=embedding_dim,
+            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
 
     def forward(self, batch):
         """Logits ``(N, T, C)`` for a :class:`~helpers.text.PaddedBatch`.
