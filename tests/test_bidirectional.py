@@ -101,3 +101,64 @@ def test_bad_input_is_rejected_clearly(call, error, words):
     model = BidirectionalRNN("GRU", 3, 4, dtype=DTYPE)
     with pytest.raises(error, match=words):
         call(model)
+
+
+# --------------------------------------------------------------------------- reverse_padded
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from helpers.bidirectional import reverse_padded  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=5), st.integers(0, 3))
+def test_reverse_padded_reverses_each_row_within_its_length_and_leaves_the_padding(lengths, extra):
+    T = max(lengths) + extra
+    x = torch.arange(len(lengths) * T * 2).reshape(len(lengths), T, 2)
+    reversed_x = reverse_padded(x, torch.tensor(lengths))
+    for n, length in enumerate(lengths):
+        assert torch.equal(reversed_x[n, :length], x[n, :length].flip(0))
+        assert torch.equal(reversed_x[n, length:], x[n, length:])
+    assert torch.equal(reverse_padded(reversed_x, torch.tensor(lengths)), x)
+
+
+def test_reverse_padded_is_torch_flip_when_nothing_is_padded_and_keeps_gradients():
+    x = torch.randn(3, 5, 4, dtype=DTYPE, requires_grad=True)
+    reversed_x = reverse_padded(x, torch.tensor([5, 5, 5]))
+    assert torch.equal(reversed_x, x.flip(1))
+    (reversed_x * torch.arange(5.0, dtype=DTYPE)[None, :, None]).sum().backward()
+    assert torch.equal(x.grad, torch.arange(5.0, dtype=DTYPE).flip(0)[None, :, None].expand(3, 5, 4))
+
+
+@pytest.mark.parametrize("unit", ["RNN", "LSTM", "GRU"])
+def test_two_unidirectional_layers_and_reverse_padded_make_torch_nns_bidirectional_layer(unit):
+    torch.manual_seed(0)
+    model = BidirectionalRNN(unit, 3, 4, dtype=DTYPE)
+    forward, backward = (getattr(torch.nn, unit)(3, 4, batch_first=True, dtype=DTYPE) for _ in "fb")
+    with torch.no_grad():
+        for name, parameter in model.rnn.named_parameters():
+            source = backward if name.endswith("_reverse") else forward
+            getattr(source, name.removesuffix("_reverse")).copy_(parameter)
+    x = inputs()
+    outputs, _ = model(x, LENGTHS)
+    backward_outputs = reverse_padded(backward(reverse_padded(x, LENGTHS))[0], LENGTHS)
+    rebuilt = torch.cat([forward(x)[0], backward_outputs], dim=-1)
+    for n, length in enumerate(LENGTHS.tolist()):
+        torch.testing.assert_close(rebuilt[n, :length], outputs[n, :length], atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: reverse_padded(torch.zeros(3), torch.tensor([1, 1, 1])), ValueError, r"\(N, T, \.\.\.\)"),
+        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1])), ValueError, r"shape \(N,\) = \(2,\)"),
+        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1.0, 2.0])), ValueError, "integer"),
+        (lambda: reverse_padded(torch.zeros(2, 3), [1, 2]), ValueError, "integer tensor"),
+        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([0, 2])), ValueError, "between 1 and T = 3"),
+        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([2, 4])), ValueError, "got 2 to 4"),
+    ],
+)
+def test_reverse_padded_rejects_bad_input_clearly(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

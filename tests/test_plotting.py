@@ -243,3 +243,43 @@ def test_draw_sequence_task_draws_an_output_box_only_where_one_is_read():
     with pytest.raises(ValueError, match="one entry per input"):
         draw_sequence_task(list("ab"), ["x"], ax=ax)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("layers, steps", [(1, 3), (3, 4)])
+def test_stacked_rnn_has_a_state_per_layer_and_step_and_dropout_only_between_layers(layers, steps):
+    from helpers.plotting import draw_stacked_rnn
+
+    ax = draw_stacked_rnn(layers, steps)
+    labels = texts(ax)
+    for layer in range(1, layers + 1):
+        assert f"$h^{{({layer})}}_0$" in labels and f"layer {layer}" in labels
+        assert all(f"$h^{{({layer})}}_{t}$" in labels for t in range(1, steps + 1))
+    assert f"$h^{{({layers + 1})}}_1$" not in labels
+    # inputs, outputs, a state per layer and step, and each layer's initial state
+    assert count(ax, FancyBboxPatch) == 2 * steps + layers * (steps + 1)
+    assert labels.count("dropout") == layers - 1
+
+
+def red_arrows(ax):
+    return [p for p in ax.patches if isinstance(p, FancyArrowPatch)
+            and same_color(p.get_edgecolor(), COLORS["gradient"])]
+
+
+def test_bidirectional_rnn_draws_the_padding_bug_only_without_lengths():
+    from helpers.plotting import draw_bidirectional_rnn
+
+    tokens = list("mean") + ["<pad>"] * 2
+    buggy = draw_bidirectional_rnn(tokens, length=4, packed=False)
+    packed = draw_bidirectional_rnn(tokens, length=4, packed=True)
+    full = draw_bidirectional_rnn(list("mean"))
+    # without lengths: the two padded inputs feed the backward states, which carry them in
+    assert len(red_arrows(buggy)) == 2 + 2
+    assert not red_arrows(packed) and not red_arrows(full)
+    for ax in (buggy, packed, full):
+        assert [f"$y_{{{t}}}$" in texts(ax) for t in range(1, 6)] == [True] * 4 + [False]
+    assert "$\\overleftarrow{h}_{5}$" in texts(buggy)
+    assert "$\\overleftarrow{h}_{5}$" not in texts(packed)
+    with pytest.raises(ValueError, match="at most len"):
+        draw_bidirectional_rnn(tokens, length=7)
+    with pytest.raises(TypeError, match="tokens"):
+        draw_bidirectional_rnn("mean")

@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from helpers.experiments import recurrent_layer
 from helpers.validation import _describe, check_choice
 
-__all__ = ["COMBINE_MODES", "combine_directions", "BidirectionalRNN"]
+__all__ = ["COMBINE_MODES", "combine_directions", "reverse_padded", "BidirectionalRNN"]
 
 #: How the two directions' states are combined.
 COMBINE_MODES = ("concat", "sum", "mul", "avg")
@@ -51,6 +51,42 @@ def combine_directions(forward, backward, mode="concat"):
     if mode == "mul":
         return forward * backward
     return (forward + backward) / 2
+
+
+def reverse_padded(x, lengths):
+    """Reverse each sequence of the padded batch ``x`` ``(N, T, ...)`` within its length.
+
+    Row n becomes ``x[n, L_n - 1], ..., x[n, 0]`` followed by its padding,
+    untouched and still at the end (``torch.flip`` would put the padding
+    first). A unidirectional layer run over the result reads every sequence
+    from its own last real step: the backward direction of a bidirectional
+    layer. Reversing twice gives ``x`` back.
+
+    Args:
+        x: a tensor ``(N, T, ...)``.
+        lengths: an integer tensor ``(N,)`` with values in 1..T.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() < 2:
+        raise ValueError(f"x must be a tensor of shape (N, T, ...), got {_describe(x)}")
+    N, T = x.shape[:2]
+    _check_lengths(lengths, N, T)
+    steps = torch.arange(T, device=x.device)
+    lengths = lengths.to(x.device)
+    # step t of row n reads step L_n - 1 - t while t < L_n, and stays where it is after
+    source = torch.where(steps[None, :] < lengths[:, None], lengths[:, None] - 1 - steps[None, :],
+                         steps[None, :])
+    index = source.reshape(N, T, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+def _check_lengths(lengths, N, T):
+    if (not isinstance(lengths, torch.Tensor) or lengths.shape != (N,)
+            or lengths.dtype.is_floating_point or lengths.dtype == torch.bool):
+        raise ValueError(f"lengths must be an integer tensor of shape (N,) = ({N},), "
+                         f"got {_describe(lengths)}")
+    if int(lengths.min()) < 1 or int(lengths.max()) > T:
+        raise ValueError(f"lengths must be between 1 and T = {T}, got "
+                         f"{int(lengths.min())} to {int(lengths.max())}")
 
 
 class BidirectionalRNN(nn.Module):
@@ -94,12 +130,7 @@ class BidirectionalRNN(nn.Module):
         if lengths is None:
             outputs, state = self.rnn(x)
         else:
-            if not isinstance(lengths, torch.Tensor) or lengths.shape != (N,):
-                raise ValueError(f"lengths must be a tensor of shape (N,) = ({N},), "
-                                 f"got {_describe(lengths)}")
-            if int(lengths.min()) < 1 or int(lengths.max()) > T:
-                raise ValueError(f"lengths must be between 1 and T = {T}, got "
-                                 f"{int(lengths.min())} to {int(lengths.max())}")
+            _check_lengths(lengths, N, T)
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             packed_outputs, state = self.rnn(packed)
             outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=T)

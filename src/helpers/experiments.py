@@ -93,23 +93,37 @@ def recurrent_layer(unit, input_size, hidden_size, *, implementation="torch", fo
 
 
 def text_model_parts(vocab_size, num_outputs, *, unit, embedding_dim, hidden_size,
-                     implementation="torch", **layer_kwargs):
+                     implementation="torch", bidirectional=False, combine="concat",
+                     **layer_kwargs):
     """The three parts of the book's text models: embedding, recurrent layer, read-out.
 
     Returns ``(embedding, rnn, read_out)``: ``nn.Embedding(vocab_size,
     embedding_dim)``, :func:`recurrent_layer` (batch first) and
     ``nn.Linear(hidden_size, num_outputs)``, created in that order (so the
     same seed gives the same initial weights), with the ``device`` and
-    ``dtype`` of ``layer_kwargs`` for all three.
+    ``dtype`` of ``layer_kwargs`` for all three. With ``bidirectional=True``
+    the layer is a :class:`helpers.bidirectional.BidirectionalRNN` whose two
+    directions are combined by ``combine``, and the read-out takes its
+    ``output_size`` (2H for ``"concat"``, H otherwise).
     """
     check_positive_int("vocab_size", vocab_size)
     check_positive_int("num_outputs", num_outputs, minimum=2)
+    check_choice("bidirectional", bidirectional, (False, True))
     factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
     embedding = nn.Embedding(vocab_size, check_positive_int("embedding_dim", embedding_dim),
                              **factory)
-    rnn = recurrent_layer(unit, embedding_dim, hidden_size, implementation=implementation,
-                          **layer_kwargs)
-    read_out = nn.Linear(hidden_size, num_outputs, **factory)
+    if bidirectional:
+        # imported here: helpers.bidirectional builds its layers with recurrent_layer above
+        from helpers.bidirectional import BidirectionalRNN
+
+        rnn = BidirectionalRNN(unit, embedding_dim, hidden_size, combine=combine,
+                               implementation=implementation, **layer_kwargs)
+        features = rnn.output_size
+    else:
+        rnn = recurrent_layer(unit, embedding_dim, hidden_size, implementation=implementation,
+                              **layer_kwargs)
+        features = hidden_size
+    read_out = nn.Linear(features, num_outputs, **factory)
     return embedding, rnn, read_out
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "draw_gru_cell",
     "plot_gradient_norms",
     "draw_sequence_task",
+    "draw_stacked_rnn",
+    "draw_bidirectional_rnn",
 ]
 
 # One colour per role, the same in every diagram of the book.
@@ -264,6 +266,110 @@ def draw_sequence_task(inputs, outputs, *, title=None, ax=None):
     ax.set_ylim(-0.5, 2.9)
     if title:
         ax.set_title(title, fontsize=11)
+    return ax
+
+
+def draw_stacked_rnn(layers=2, steps=4, *, ax=None):
+    """Draw a stack of ``layers`` recurrent layers unrolled over ``steps`` steps.
+
+    Layer 1 reads the inputs; layer l reads the states of layer l - 1 at the
+    same step (through dropout while training); every layer carries its own
+    state from step to step; the top layer's states are the outputs.
+
+    Returns:
+        the Axes.
+    """
+    layers = check_positive_int("layers", layers)
+    steps = check_positive_int("steps", steps)
+    dy = 1.35
+    ax = _axes(ax, (1.5 * steps + 2.0, 1.3 * (layers + 2) + 0.4))
+    top = dy * (layers + 1)
+    for t in range(1, steps + 1):
+        x = 1.5 * t
+        _node(ax, x, 0, f"$x_{t}$", "input")
+        for layer in range(1, layers + 1):
+            y = dy * layer
+            _node(ax, x, y, f"$h^{{({layer})}}_{t}$", "state", fontsize=10)
+            dropout = 1 < layer and t == steps
+            _arrow(ax, (x, y - dy + _BOX), (x, y - _BOX), "dropout" if dropout else None,
+                   label_offset=(0.5, -0.12))
+            _arrow(ax, (x - 1.5 + _BOX, y), (x - _BOX, y))
+        _node(ax, x, top, f"$y_{t}$", "output")
+        _arrow(ax, (x, top - dy + _BOX), (x, top - _BOX))
+    for layer in range(1, layers + 1):
+        _node(ax, 0, dy * layer, f"$h^{{({layer})}}_0$", "state", fontsize=10)
+        _tag(ax, 1.5 * steps + 0.55, dy * layer, f"layer {layer}")
+    ax.set_xlim(-0.6, 1.5 * steps + 1.6)
+    ax.set_ylim(-0.6, top + 0.6)
+    return ax
+
+
+def draw_bidirectional_rnn(tokens, *, length=None, packed=True, ax=None):
+    """Draw a bidirectional RNN over ``tokens``, padded after ``length`` real ones.
+
+    Inputs at the bottom, the forward direction (left to right) above them,
+    the backward direction (right to left) above that, and at every real step
+    an output that combines the two. With ``packed=True`` the backward
+    direction starts from its initial state at the last real step; with
+    ``packed=False`` it starts at the end of the padding and reaches the real
+    steps having read it: the arrows that carry the padding in are red.
+
+    Args:
+        tokens: the input tokens, padding included (strings).
+        length: the number of real tokens (all of them when ``None``).
+        packed: whether the backward direction skips the padding.
+
+    Returns:
+        the Axes.
+    """
+    if isinstance(tokens, str) or not isinstance(tokens, (list, tuple)) or not tokens:
+        raise TypeError(f"tokens must be a non-empty list of strings, got {tokens!r}")
+    length = len(tokens) if length is None else check_positive_int("length", length)
+    if length > len(tokens):
+        raise ValueError(f"length must be at most len(tokens) = {len(tokens)}, got {length}")
+    T = len(tokens)
+    step, shift = 1.4, 0.3  # forward states left of their step, backward ones right of it
+    ax = _axes(ax, (1.1 * T + 2.6, 4.6))
+    forward_y, backward_y, output_y = 1.3, 2.6, 3.9
+    red = COLORS["gradient"]
+    _node(ax, -shift, forward_y, "$0$", "state")
+    start = length if packed else T
+    _node(ax, step * (start + 1) + shift, backward_y, "$0$", "state")
+    for t in range(1, T + 1):
+        x = step * t
+        real = t <= length
+        token = tokens[t - 1]
+        _node(ax, x, 0, token, "input", fontsize=9 if len(token) > 2 else 12)
+        shade = [ax.patches[-1]]
+        _node(ax, x - shift, forward_y, f"$\\overrightarrow{{h}}_{{{t}}}$", "state", fontsize=10)
+        shade.append(ax.patches[-1])
+        _arrow(ax, (x - shift, _BOX), (x - shift, forward_y - _BOX))
+        _arrow(ax, (x - step - shift + _BOX, forward_y), (x - shift - _BOX, forward_y))
+        if real or not packed:
+            _node(ax, x + shift, backward_y, f"$\\overleftarrow{{h}}_{{{t}}}$", "state",
+                  fontsize=10)
+            if not real:
+                shade.append(ax.patches[-1])
+            _arrow(ax, (x + shift, _BOX), (x + shift, backward_y - _BOX),
+                   color=None if real else red)
+        if t <= start:
+            # the backward state arriving from the right: red where it carries padding
+            carries_padding = not packed and t >= length and t < T
+            _arrow(ax, (x + step + shift - _BOX, backward_y), (x + shift + _BOX, backward_y),
+                   color=red if carries_padding else None)
+        if real:
+            _node(ax, x, output_y, f"$y_{{{t}}}$", "output")
+            _arrow(ax, (x + shift, backward_y + _BOX), (x + shift, output_y - _BOX))
+            _arrow(ax, (x - shift, forward_y + _BOX), (x - shift, output_y - _BOX))
+        else:
+            for patch in shade:
+                patch.set_alpha(0.35)
+                patch.set_linestyle("--")
+    right = step * (T + 1) + shift + 0.6
+    _tag(ax, right, forward_y, "forward")
+    _tag(ax, right, backward_y, "backward")
+    ax.set_xlim(-shift - 0.6, right + 1.3)
+    ax.set_ylim(-0.6, output_y + 0.6)
     return ax
 
 

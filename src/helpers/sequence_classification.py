@@ -97,17 +97,24 @@ class FinalStateClassifier(nn.Module):
         unit: ``"RNN"``, ``"LSTM"`` or ``"GRU"``.
         embedding_dim, hidden_size: sizes of the token vectors and of the state.
         implementation: ``"torch"`` or ``"scratch"``.
-        **layer_kwargs: passed to the recurrent layer (``device``, ``dtype``...).
+        bidirectional: read each sequence in both directions
+            (:class:`helpers.bidirectional.BidirectionalRNN`) and classify from
+            the two final states: the forward one after the last real step,
+            the backward one after reading back to the first, combined by ``combine``.
+        combine: one of :data:`helpers.bidirectional.COMBINE_MODES`; only with ``bidirectional``.
+        **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
     def __init__(self, vocab_size, num_classes, *, unit="GRU", embedding_dim=16, hidden_size=64,
-                 implementation="torch", **layer_kwargs):
+                 implementation="torch", bidirectional=False, combine="concat", **layer_kwargs):
         super().__init__()
         check_positive_int("num_classes", num_classes, minimum=2)
         self.implementation = check_choice("implementation", implementation, ("torch", "scratch"))
+        self.bidirectional = bidirectional
         self.embedding, self.rnn, self.read_out = text_model_parts(
             vocab_size, num_classes, unit=unit, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
+            hidden_size=hidden_size, implementation=implementation, bidirectional=bidirectional,
+            combine=combine, **layer_kwargs)
 
     def forward(self, batch):
         """Logits ``(N, C)`` for a :class:`~helpers.text.PaddedBatch`."""
@@ -116,7 +123,9 @@ class FinalStateClassifier(nn.Module):
                 f"batch must be a helpers.text.PaddedBatch (tokens and lengths), got {_describe(batch)}"
             )
         vectors = self.embedding(batch.tokens)
-        if self.implementation == "torch":
+        if self.bidirectional:
+            _, last = self.rnn(vectors, batch.lengths)  # lengths handled by packing, both directions
+        elif self.implementation == "torch":
             packed = pack_padded_sequence(vectors, batch.lengths.cpu(), batch_first=True,
                                           enforce_sorted=False)
             _, state = self.rnn(packed)

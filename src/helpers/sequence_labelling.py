@@ -90,26 +90,39 @@ class Tagger(nn.Module):
         embedding_dim, hidden_size: sizes of the token vectors and of the state.
         implementation: ``"torch"`` (``torch.nn``) or ``"scratch"`` (:mod:`helpers.modules`),
             with the same parameter names.
-        **layer_kwargs: passed to the recurrent layer (``device``, ``dtype``...).
+        bidirectional: read each sequence in both directions
+            (:class:`helpers.bidirectional.BidirectionalRNN`, which takes the
+            batch's lengths), so the label of step t depends on the whole sequence.
+        combine: how the two directions' states are combined
+            (:data:`helpers.bidirectional.COMBINE_MODES`); only with ``bidirectional``.
+        **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
     def __init__(self, vocab_size, num_labels=2, *, unit="GRU", embedding_dim=16, hidden_size=64,
-                 implementation="torch", **layer_kwargs):
+                 implementation="torch", bidirectional=False, combine="concat", **layer_kwargs):
         super().__init__()
         check_positive_int("num_labels", num_labels, minimum=2)
+        self.bidirectional = bidirectional
         self.embedding, self.rnn, self.read_out = text_model_parts(
             vocab_size, num_labels, unit=unit, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
+            hidden_size=hidden_size, implementation=implementation, bidirectional=bidirectional,
+            combine=combine, **layer_kwargs)
 
     def forward(self, batch):
         """Logits ``(N, T, C)`` for a :class:`~helpers.text.PaddedBatch`.
 
         Padding is at the end, so a forward layer's outputs at the real steps
-        never saw it; the loss skips the padded steps.
+        never saw it; a bidirectional layer is given the lengths, so its
+        backward direction starts at each sequence's last real step. The loss
+        skips the padded steps.
         """
         if not isinstance(batch, PaddedBatch):
             raise TypeError(f"batch must be a helpers.text.PaddedBatch, got {_describe(batch)}")
-        outputs, _ = self.rnn(self.embedding(batch.tokens))
+        vectors = self.embedding(batch.tokens)
+        if self.bidirectional:
+            outputs, _ = self.rnn(vectors, batch.lengths)
+        else:
+            outputs, _ = self.rnn(vectors)
         return self.read_out(outputs)
 
 

@@ -191,8 +191,12 @@ def check_probability(name, value):
 
 
 def check_choice(name, value, choices):
-    """Return ``value`` if it is one of ``choices``, else raise."""
-    if value not in choices:
+    """Return ``value`` if it is one of ``choices``, else raise.
+
+    A bool matches only a bool: ``1`` or ``1.0`` is not the choice ``True``.
+    """
+    if not any(value == choice and isinstance(value, bool) == isinstance(choice, bool)
+               for choice in choices):
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
     return value

@@ -34,11 +34,16 @@ nothing more in a notebook, so a cell may end with the check.
 The checks of the vanilla RNN (unroll, steps and sequences, clipping) are in
 :mod:`helpers.exercises.rnn`, those of the gated units (LSTM and GRU steps,
 parameter counts of ``torch.nn``'s recurrent layers) in
-:mod:`helpers.exercises.gated`, and the report and feedback machinery they
+:mod:`helpers.exercises.gated`, those of the chapters on real data in
+:mod:`helpers.exercises.language_model`,
+:mod:`helpers.exercises.sequence_classification`,
+:mod:`helpers.exercises.sequence_labelling` and
+:mod:`helpers.exercises.bidirectional`, and the report and feedback machinery they
 share in ``helpers.exercises._feedback``.
 """
 
 from helpers.exercises._feedback import CheckFailed, CheckResult
+from helpers.exercises.bidirectional import check_bidirectional_layer
 from helpers.exercises.gated import (
     check_gru_step_backward,
     check_gru_step_forward,
@@ -75,4 +80,5 @@ __all__ = [
     "check_perplexity",
     "check_final_states",
     "check_token_scores",
+    "check_bidirectional_layer",
 ]
