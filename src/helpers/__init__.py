@@ -25,6 +25,10 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.language_model`, :mod:`helpers.sequence_classification`,
   :mod:`helpers.sequence_labelling`: the three uses of an RNN on that text,
   with their baselines and scores.
+- :mod:`helpers.bidirectional`: two directions combined four ways, with
+  variable lengths handled by packing; :func:`~helpers.bidirectional.reverse_padded`.
+- :mod:`helpers.attention`: the masked softmax and additive, dot-product and
+  multiplicative attention.
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
@@ -33,6 +37,8 @@ One module per concept, each readable next to the chapter that introduces it:
 """
 
 from helpers import (
+    attention,
+    bidirectional,
     corpora,
     exercises,
     experiments,
@@ -59,6 +65,8 @@ __all__ = [
     "get_device",
     "seed_everything",
     "show_source",
+    "attention",
+    "bidirectional",
     "corpora",
     "exercises",
     "experiments",

@@ -1,0 +1,178 @@
+"""Attention: a query looks at every key, and reads the values weighted by how well they match.
+
+A decoder step (the query, ``(N, Q, Dq)``) scores every encoder state (the
+keys, ``(N, K, Dk)``); a softmax over the K scores gives weights that sum to
+one; the context is the weighted sum of the values ``(N, K, Dv)`` (in an
+encoder-decoder, the keys and the values are both the encoder's states).
+Source sentences have different lengths, so the softmax runs over each
+sequence's real positions only (:func:`masked_softmax`).
+
+The scoring functions, for a query q and a key k:
+
+- :class:`AdditiveAttention` (Bahdanau et al. 2015):
+  ``v^T tanh(W_q q + W_k k)``;
+- :class:`DotProductAttention` (Luong et al. 2015, "dot"): ``q . k``,
+  divided by ``sqrt(d)`` when ``scaled`` (Vaswani et al. 2017);
+- :class:`MultiplicativeAttention` (Luong et al. 2015, "general"):
+  ``q^T W k``, which allows queries and keys of different sizes.
+
+Each module returns ``(context, weights)``: ``context`` ``(N, Q, Dv)`` and
+``weights`` ``(N, Q, K)``, the attention map a heat map shows.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from helpers.validation import Dims, _describe, check_choice, check_positive_int
+
+__all__ = [
+    "masked_softmax",
+    "AdditiveAttention",
+    "DotProductAttention",
+    "MultiplicativeAttention",
+]
+
+
+def _valid_mask(valid_lens, N, Q, K, device):
+    """A bool mask ``(N, Q, K)``: True where position k < the valid length of (n, q)."""
+    if not isinstance(valid_lens, torch.Tensor) or valid_lens.is_floating_point() \
+            or valid_lens.dtype == torch.bool:
+        raise TypeError(f"valid_lens must be an integer tensor of shape (N,) or (N, Q), "
+                        f"got {_describe(valid_lens)}")
+    if valid_lens.shape not in ((N,), (N, Q)):
+        raise ValueError(f"valid_lens must have shape (N,) = ({N},) or (N, Q) = ({N}, {Q}), "
+                         f"got {tuple(valid_lens.shape)}")
+    if valid_lens.numel() and (int(valid_lens.min()) < 0 or int(valid_lens.max()) > K):
+        raise ValueError(f"valid_lens must be between 0 and K = {K}, got "
+                         f"{int(valid_lens.min())} to {int(valid_lens.max())}")
+    lens = valid_lens.to(device)
+    lens = lens[:, None].expand(N, Q) if lens.dim() == 1 else lens
+    return torch.arange(K, device=device) < lens[..., None]
+
+
+def masked_softmax(scores, valid_lens=None):
+    """Softmax over the last axis of ``scores`` ``(N, Q, K)``, over the valid positions only.
+
+    Args:
+        scores: a floating-point tensor ``(N, Q, K)``.
+        valid_lens: ``None`` (every position is valid), or an integer tensor
+            ``(N,)`` (one length per sequence of keys) or ``(N, Q)`` (one per
+            query), with values in 0..K.
+
+    Returns:
+        weights ``(N, Q, K)``: in each row, the positions ``k >= valid_len``
+        get exactly 0 and the others sum to 1. A row with no valid position
+        (length 0) is all zeros, never NaN, and passes no gradient.
+    """
+    dims = Dims()
+    dims.tensor("scores", scores, ("N", "Q", "K"), allow_empty=("K",))
+    N, Q, K = scores.shape
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    mask = _valid_mask(valid_lens, N, Q, K, scores.device)
+    # The lowest finite number, not -inf: a fully masked row then gives a
+    # uniform softmax (no 0/0 = NaN, in the forward or the backward pass),
+    # which the mask sets to zero.
+    filled = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    return torch.softmax(filled, dim=-1) * mask
+
+
+def _check_qkv(queries, keys, values, query_size=None, key_size=None):
+    dims = Dims()
+    if query_size is not None:
+        dims.fix("Dq", query_size, "the module's query_size")
+    if key_size is not None:
+        dims.fix("Dk", key_size, "the module's key_size")
+    dims.tensor("queries", queries, ("N", "Q", "Dq"))
+    dims.tensor("keys", keys, ("N", "K", "Dk"))
+    dims.tensor("values", values, ("N", "K", "Dv"))
+    for name, tensor in (("keys", keys), ("values", values)):
+        if tensor.dtype != queries.dtype or tensor.device != queries.device:
+            raise ValueError(f"{name} is {tensor.dtype} on {tensor.device}, but queries is "
+                             f"{queries.dtype} on {queries.device}: move them to one dtype and device")
+    return dims
+
+
+def _attend(scores, values, valid_lens):
+    weights = masked_softmax(scores, valid_lens)
+    return torch.bmm(weights, values), weights
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau's additive scoring: ``score(q, k) = v^T tanh(W_q q + W_k k)``.
+
+    Args:
+        query_size, key_size: Dq and Dk.
+        hidden_size: the size A of the tanh layer (``W_q`` is ``(A, Dq)``,
+            ``W_k`` ``(A, Dk)``, ``v`` ``(A,)``).
+        **factory: ``device`` and ``dtype`` of the parameters.
+    """
+
+    def __init__(self, query_size, key_size, hidden_size, **factory):
+        super().__init__()
+        self.query_size = check_positive_int("query_size", query_size)
+        self.key_size = check_positive_int("key_size", key_size)
+        check_positive_int("hidden_size", hidden_size)
+        self.W_q = nn.Linear(query_size, hidden_size, bias=False, **factory)
+        self.W_k = nn.Linear(key_size, hidden_size, bias=False, **factory)
+        self.v = nn.Linear(hidden_size, 1, bias=False, **factory)
+
+    def scores(self, queries, keys):
+        """Scores ``(N, Q, K)`` of queries ``(N, Q, Dq)`` against keys ``(N, K, Dk)``."""
+        # (N, Q, 1, A) + (N, 1, K, A): every query with every key, then v^T tanh(.)
+        features = torch.tanh(self.W_q(queries)[:, :, None] + self.W_k(keys)[:, None])
+        return self.v(features).squeeze(-1)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens."""
+        _check_qkv(queries, keys, values, self.query_size, self.key_size)
+        return _attend(self.scores(queries, keys), values, valid_lens)
+
+
+class DotProductAttention(nn.Module):
+    """Luong's dot scoring ``score(q, k) = q . k``, divided by ``sqrt(d)`` when ``scaled``.
+
+    No parameters: queries and keys must have the same size d. Scaling keeps
+    the scores' spread independent of d (for entries of variance 1 the dot
+    product has variance d), so the softmax does not saturate in large models.
+    """
+
+    def __init__(self, scaled=True):
+        super().__init__()
+        self.scaled = check_choice("scaled", scaled, (True, False))
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens."""
+        dims = _check_qkv(queries, keys, values)
+        if dims["Dq"] != dims["Dk"]:
+            raise ValueError(f"queries and keys must have the same size for dot-product scores, "
+                             f"got Dq = {dims['Dq']} and Dk = {dims['Dk']}; "
+                             "MultiplicativeAttention allows different sizes")
+        scores = torch.bmm(queries, keys.transpose(1, 2))
+        if self.scaled:
+            scores = scores / math.sqrt(dims["Dq"])
+        return _attend(scores, values, valid_lens)
+
+
+class MultiplicativeAttention(nn.Module):
+    """Luong's "general" scoring: ``score(q, k) = q^T W k``, with ``W`` ``(Dq, Dk)``.
+
+    Args:
+        query_size, key_size: Dq and Dk.
+        **factory: ``device`` and ``dtype`` of ``W``.
+    """
+
+    def __init__(self, query_size, key_size, **factory):
+        super().__init__()
+        self.query_size = check_positive_int("query_size", query_size)
+        self.key_size = check_positive_int("key_size", key_size)
+        # as a Linear from keys to query space: W k for every key, then q . (W k)
+        self.W = nn.Linear(key_size, query_size, bias=False, **factory)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens."""
+        _check_qkv(queries, keys, values, self.query_size, self.key_size)
+        scores = torch.bmm(queries, self.W(keys).transpose(1, 2))
+        return _attend(scores, values, valid_lens)
