@@ -29,6 +29,8 @@ One module per concept, each readable next to the chapter that introduces it:
   variable lengths handled by packing; :func:`~helpers.bidirectional.reverse_padded`.
 - :mod:`helpers.attention`: the masked softmax and additive, dot-product and
   multiplicative attention.
+- :mod:`helpers.seq2seq`: encoder, decoder with or without attention, teacher
+  forcing, greedy decoding and beam search.
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
@@ -49,6 +51,7 @@ from helpers import (
     numpy_lstm,
     numpy_rnn,
     plotting,
+    seq2seq,
     sequence_classification,
     sequence_labelling,
     tasks,
@@ -77,6 +80,7 @@ __all__ = [
     "numpy_lstm",
     "numpy_rnn",
     "plotting",
+    "seq2seq",
     "sequence_classification",
     "sequence_labelling",
     "tasks",
