@@ -51,7 +51,9 @@ def test_greedy_decoding_follows_the_teacher_forced_argmax(attention):
     source, lengths = padded(SOURCES)
     tokens, maps = seq2seq.greedy_decode(source, lengths, max_length=6)
     for n, row in enumerate(tokens):
-        assert 1 <= len(row) <= 6 and (row[-1] == EOS or len(row) == 6) and EOS not in row[:-1]
+        assert 1 <= len(row) <= 6
+        assert EOS not in row[:-1], "decoding goes on after <eos>"
+        assert row[-1] == EOS or len(row) == 6, "decoding stopped before <eos> and max_length"
         logits = seq2seq(source[n : n + 1, : len(SOURCES[n])], lengths[n : n + 1],
                          torch.tensor([[BOS] + row[:-1]]))
         assert logits[0].argmax(-1).tolist() == row

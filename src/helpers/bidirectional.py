@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers.experiments import recurrent_layer
-from helpers.validation import _describe, check_choice
+from helpers.validation import _describe, check_choice, check_lengths
 
 __all__ = ["COMBINE_MODES", "combine_directions", "reverse_padded", "BidirectionalRNN"]
 
@@ -69,7 +69,7 @@ def reverse_padded(x, lengths):
     if not isinstance(x, torch.Tensor) or x.dim() < 2:
         raise ValueError(f"x must be a tensor of shape (N, T, ...), got {_describe(x)}")
     N, T = x.shape[:2]
-    _check_lengths(lengths, N, T)
+    check_lengths("lengths", lengths, N, T)
     steps = torch.arange(T, device=x.device)
     lengths = lengths.to(x.device)
     # step t of row n reads step L_n - 1 - t while t < L_n, and stays where it is after
@@ -77,16 +77,6 @@ def reverse_padded(x, lengths):
                          steps[None, :])
     index = source.reshape(N, T, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(1, index)
-
-
-def _check_lengths(lengths, N, T):
-    if (not isinstance(lengths, torch.Tensor) or lengths.shape != (N,)
-            or lengths.dtype.is_floating_point or lengths.dtype == torch.bool):
-        raise ValueError(f"lengths must be an integer tensor of shape (N,) = ({N},), "
-                         f"got {_describe(lengths)}")
-    if int(lengths.min()) < 1 or int(lengths.max()) > T:
-        raise ValueError(f"lengths must be between 1 and T = {T}, got "
-                         f"{int(lengths.min())} to {int(lengths.max())}")
 
 
 class BidirectionalRNN(nn.Module):
@@ -130,7 +120,7 @@ class BidirectionalRNN(nn.Module):
         if lengths is None:
             outputs, state = self.rnn(x)
         else:
-            _check_lengths(lengths, N, T)
+            check_lengths("lengths", lengths, N, T)
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             packed_outputs, state = self.rnn(packed)
             outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=T)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from helpers.validation import _describe, check_positive_int, check_positive_number
+from helpers.validation import _describe, check_lengths, check_positive_int
 
 __all__ = ["Encoder", "Decoder", "Seq2Seq"]
 
@@ -28,14 +28,7 @@ __all__ = ["Encoder", "Decoder", "Seq2Seq"]
 def _check_source(source, source_lengths):
     if not isinstance(source, torch.Tensor) or source.dim() != 2 or source.is_floating_point():
         raise ValueError(f"source must be an integer tensor of ids (N, S), got {_describe(source)}")
-    N, S = source.shape
-    if (not isinstance(source_lengths, torch.Tensor) or source_lengths.shape != (N,)
-            or source_lengths.is_floating_point()):
-        raise ValueError(f"source_lengths must be an integer tensor of shape (N,) = ({N},), "
-                         f"got {_describe(source_lengths)}")
-    if int(source_lengths.min()) < 1 or int(source_lengths.max()) > S:
-        raise ValueError(f"source_lengths must be between 1 and S = {S}, got "
-                         f"{int(source_lengths.min())} to {int(source_lengths.max())}")
+    check_lengths("source_lengths", source_lengths, *source.shape, symbol="S")
 
 
 class Encoder(nn.Module):

@@ -25,6 +25,7 @@ __all__ = [
     "check_positive_number",
     "check_probability",
     "check_choice",
+    "check_lengths",
     "check_same_dtype_and_device",
 ]
 
@@ -200,6 +201,21 @@ def check_choice(name, value, choices):
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
     return value
+
+
+def check_lengths(name, lengths, N, T, *, symbol="T"):
+    """Return ``lengths`` if it is an integer tensor ``(N,)`` of values in 1..T, else raise.
+
+    ``symbol`` names T in the message (``"S"`` for a source's length, say).
+    """
+    if (not isinstance(lengths, torch.Tensor) or lengths.shape != (N,)
+            or lengths.dtype.is_floating_point or lengths.dtype == torch.bool):
+        raise ValueError(f"{name} must be an integer tensor of shape (N,) = ({N},), "
+                         f"got {_describe(lengths)}")
+    if N and (int(lengths.min()) < 1 or int(lengths.max()) > T):
+        raise ValueError(f"{name} must be between 1 and {symbol} = {T}, got "
+                         f"{int(lengths.min())} to {int(lengths.max())}")
+    return lengths
 
 
 def check_same_dtype_and_device(name, value, like, like_name):
