@@ -63,7 +63,7 @@ wheelhouse: $(WHEELS)/.downloaded
 $(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
 	mkdir -p $(WHEELS)
 	$(PY) -m pip download --quiet --dest $(WHEELS) setuptools wheel torch==2.13.0 \
-	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|names|english-words|pyphen)==')
+	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|names|english-words|pyphen|num2words|docopt|jiwer|click|rapidfuzz)==')
 	touch $@
 
 # Regenerate each chapter's .ipynb twin (no outputs) from its .md source.
