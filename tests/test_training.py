@@ -69,6 +69,41 @@ def test_first_grad_norm_equals_an_independent_computation():
         assert len(history.grad_norm) == 3
 
 
+@pytest.mark.filterwarnings("error")  # torch warns when a scheduler steps before its optimizer
+def test_scheduler_steps_after_every_optimizer_step():
+    x, y = line_data(12)
+    loader = make_loader(x, y, batch_size=4, shuffle=False)
+    halve = lambda step: 0.5 ** step  # noqa: E731
+
+    def schedule(model):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, halve)
+
+    model = linear()
+    optimizer, scheduler = schedule(model)
+    train(model, loader, mse, epochs=2, optimizer=optimizer, scheduler=scheduler, progress=False)
+    assert scheduler.last_epoch == 2 * 3  # one scheduler step per batch, not per epoch
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5 ** 6)
+
+    # by hand: step k of the optimizer uses the rate 0.2 / 2 ** k (k = 0, 1, ...)
+    by_hand = linear()
+    optimizer, scheduler = schedule(by_hand)
+    for _ in range(2):
+        for bx, by in loader:
+            optimizer.zero_grad()
+            mse(by_hand(bx), by).backward()
+            optimizer.step()
+            scheduler.step()
+    for trained, expected in zip(model.parameters(), by_hand.parameters()):
+        torch.testing.assert_close(trained, expected, rtol=0, atol=0)
+
+    # and the schedule changes the result: without it, the weights end elsewhere
+    fixed_rate = linear()
+    train(fixed_rate, loader, mse, epochs=2, progress=False,
+          optimizer=torch.optim.SGD(fixed_rate.parameters(), lr=0.2))
+    assert not torch.allclose(fixed_rate.weight, model.weight)
+
+
 def one_step_change(clip_norm):
     model = nn.Linear(1, 1)
     with torch.no_grad():
@@ -287,6 +322,13 @@ def bad_train_call(**changes):
         (bad_train_call(metrics={"mae": mae}), ValueError, ["metrics", "val_loader"]),
         (bad_train_call(metrics=[mae]), TypeError, ["metrics", "dict", "list"]),
         (bad_train_call(progress="yes"), TypeError, ["progress", "str"]),
+        (
+            bad_train_call(scheduler=torch.optim.lr_scheduler.StepLR(
+                torch.optim.SGD(linear().parameters(), lr=0.1), step_size=1)),
+            ValueError,
+            ["scheduler", "optimizer", "StepLR"],
+        ),
+        (bad_train_call(scheduler="cosine"), ValueError, ["scheduler", "str"]),
         (
             bad_train_call(loss_fn=nn.MSELoss(reduction="none")),
             ValueError,

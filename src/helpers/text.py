@@ -378,6 +378,17 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _shuffle_generator(shuffle, seed):
+    """The ``torch.Generator`` of a loader's order: seeded when shuffling, else None."""
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be True or False, got {_describe(shuffle)}")
+    if not shuffle:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"shuffle=True needs seed, an int >= 0; got {_describe(seed)}")
+    return torch.Generator().manual_seed(int(seed))
+
+
 def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
     """A ``DataLoader`` of ``(PaddedBatch, targets)`` pairs over a :class:`SequenceDataset`.
 
@@ -401,13 +412,7 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
     if isinstance(pad_id, bool) or not isinstance(pad_id, numbers.Integral):
         raise TypeError(f"pad_id must be an int, got {_describe(pad_id)}")
     batch_size = check_positive_int("batch_size", batch_size)
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False, got {_describe(shuffle)}")
-    generator = None
-    if shuffle:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise TypeError(f"shuffle=True needs seed, an int >= 0; got {_describe(seed)}")
-        generator = torch.Generator().manual_seed(int(seed))
+    generator = _shuffle_generator(shuffle, seed)
 
     def collate(examples):
         inputs, targets = zip(*examples)

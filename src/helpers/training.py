@@ -190,7 +190,7 @@ def evaluate(model, loader, loss_fn, *, metrics=None, device=None):
 
 
 def _train_epoch(model, loader, loss_fn, optimizer, clip_norm, parameters, device, epoch,
-                 history):
+                 history, scheduler=None):
     """One pass over ``loader``: append to ``history``'s step lists, return the mean loss."""
     model.train()
     total, count = 0.0, 0
@@ -208,6 +208,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, clip_norm, parameters, devic
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         history.step_loss.append(loss_value)
         total += y.shape[0] * loss_value
         count += y.shape[0]
@@ -222,6 +224,7 @@ def train(
     epochs,
     optimizer,
     clip_norm=None,
+    scheduler=None,
     val_loader=None,
     metrics=None,
     device=None,
@@ -252,6 +255,9 @@ def train(
         optimizer: a ``torch.optim.Optimizer`` over the model's parameters.
         clip_norm: if given (a number > 0), rescale the gradients so that their
             global L2 norm is at most ``clip_norm`` (Pascanu et al. 2013).
+        scheduler: optional ``torch.optim.lr_scheduler`` of ``optimizer``,
+            stepped after every optimizer step (for example ``OneCycleLR`` with
+            ``total_steps = epochs * len(train_loader)``).
         val_loader: optional iterable of ``(x, y)`` batches evaluated after every epoch.
         metrics: optional dict ``name -> fn(predictions, y)`` returning a scalar
             mean; computed on ``val_loader`` (required then) and recorded as
@@ -282,6 +288,9 @@ def train(
         )
     if clip_norm is not None:
         clip_norm = check_positive_number("clip_norm", clip_norm)
+    if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError(f"scheduler must be a torch.optim.lr_scheduler of the optimizer passed "
+                         f"as optimizer, got {_describe(scheduler)}")
     if val_loader is not None:
         _check_loader("val_loader", val_loader)
     metrics = _check_metrics(metrics)
@@ -301,7 +310,7 @@ def train(
             start = time.perf_counter()
             try:
                 train_loss = _train_epoch(model, train_loader, loss_fn, optimizer, clip_norm,
-                                          parameters, device, epoch, history)
+                                          parameters, device, epoch, history, scheduler)
             except FloatingPointError as error:
                 error.history = history  # what led up to the divergence, for plots
                 raise
