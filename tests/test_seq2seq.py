@@ -145,3 +145,32 @@ def test_teacher_forcing_with_the_masked_loss_learns_to_reverse_short_sequences(
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-10:]) / 10 < 0.3 * sum(losses[:10]) / 10
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_keys_prepared_once_give_what_every_step_computes_itself(attention):
+    # Seq2Seq.forward projects the memory for additive attention once per
+    # source; stepping without the prepared keys must give the same logits.
+    seq2seq = model(attention)
+    source, lengths = padded(SOURCES)
+    target_inputs = torch.tensor([[BOS, 3, 4, 4]] * len(SOURCES))
+    memory, final = seq2seq.encoder(source, lengths)
+    keys = seq2seq.decoder.prepare_keys(memory)
+    assert (keys is None) == (attention != "additive")
+    state, stepped = final, []
+    for t in range(target_inputs.shape[1]):
+        logits, state, _ = seq2seq.decoder.step(target_inputs[:, t], state, memory, final, lengths)
+        stepped.append(logits)
+    torch.testing.assert_close(seq2seq(source, lengths, target_inputs), torch.stack(stepped, 1),
+                               atol=1e-12, rtol=0)
+
+
+def test_additive_attention_with_projected_keys_equals_without():
+    torch.manual_seed(0)
+    attention = AdditiveAttention(H, H, 6, dtype=DTYPE)
+    queries, keys = torch.randn(2, 3, H, dtype=DTYPE), torch.randn(2, 5, H, dtype=DTYPE)
+    lengths = torch.tensor([5, 2])
+    plain = attention(queries, keys, keys, lengths)
+    projected = attention(queries, keys, keys, lengths, projected_keys=attention.project_keys(keys))
+    for a, b in zip(plain, projected):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)

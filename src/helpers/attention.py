@@ -16,6 +16,11 @@ The scoring functions, for a query q and a key k:
 - :class:`MultiplicativeAttention` (Luong et al. 2015, "general"):
   ``q^T W k``, which allows queries and keys of different sizes.
 
+:class:`SelfAttention` is attention of a sequence over itself (queries,
+keys and values are three projections of the same positions), the layer the
+Transformer (Vaswani et al. 2017) is built from; it matches
+``torch.nn.MultiheadAttention`` with one head.
+
 Each module returns ``(context, weights)``: ``context`` ``(N, Q, Dv)`` and
 ``weights`` ``(N, Q, K)``, the attention map a heat map shows.
 """
@@ -25,13 +30,14 @@ import math
 import torch
 from torch import nn
 
-from helpers.validation import Dims, _describe, check_choice, check_positive_int
+from helpers.validation import Dims, _describe, check_choice, check_lengths, check_positive_int
 
 __all__ = [
     "masked_softmax",
     "AdditiveAttention",
     "DotProductAttention",
     "MultiplicativeAttention",
+    "SelfAttention",
 ]
 
 
@@ -119,16 +125,30 @@ class AdditiveAttention(nn.Module):
         self.W_k = nn.Linear(key_size, hidden_size, bias=False, **factory)
         self.v = nn.Linear(hidden_size, 1, bias=False, **factory)
 
-    def scores(self, queries, keys):
-        """Scores ``(N, Q, K)`` of queries ``(N, Q, Dq)`` against keys ``(N, K, Dk)``."""
+    def scores(self, queries, keys, projected_keys=None):
+        """Scores ``(N, Q, K)`` of queries ``(N, Q, Dq)`` against keys ``(N, K, Dk)``.
+
+        ``projected_keys``: ``W_k k`` for every key ``(N, K, A)``, if already
+        computed (see :meth:`project_keys`).
+        """
+        if projected_keys is None:
+            projected_keys = self.project_keys(keys)
         # (N, Q, 1, A) + (N, 1, K, A): every query with every key, then v^T tanh(.)
-        features = torch.tanh(self.W_q(queries)[:, :, None] + self.W_k(keys)[:, None])
+        features = torch.tanh(self.W_q(queries)[:, :, None] + projected_keys[:, None])
         return self.v(features).squeeze(-1)
 
-    def forward(self, queries, keys, values, valid_lens=None):
-        """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens."""
+    def project_keys(self, keys):
+        """``W_k k`` for every key: ``(N, K, A)``. A decoder computes it once per source,
+        not once per output step."""
+        return self.W_k(keys)
+
+    def forward(self, queries, keys, values, valid_lens=None, *, projected_keys=None):
+        """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens.
+
+        ``projected_keys``: :meth:`project_keys` of ``keys``, to reuse across calls.
+        """
         _check_qkv(queries, keys, values, self.query_size, self.key_size)
-        return _attend(self.scores(queries, keys), values, valid_lens)
+        return _attend(self.scores(queries, keys, projected_keys), values, valid_lens)
 
 
 class DotProductAttention(nn.Module):
@@ -176,3 +196,51 @@ class MultiplicativeAttention(nn.Module):
         _check_qkv(queries, keys, values, self.query_size, self.key_size)
         scores = torch.bmm(queries, self.W(keys).transpose(1, 2))
         return _attend(scores, values, valid_lens)
+
+
+class SelfAttention(nn.Module):
+    """One head of scaled dot-product self-attention with input and output projections.
+
+    For a sequence ``x`` ``(N, T, D)``: ``Q = x W_q``, ``K = x W_k``, ``V = x W_v``
+    (each ``nn.Linear(D, D)``), ``weights = masked_softmax(Q K^T / sqrt(D))``
+    and the output ``(weights V) W_o``. Every position is computed at once,
+    with no recurrence over time. Holds the same parameters as
+    ``torch.nn.MultiheadAttention(D, num_heads=1, batch_first=True)``: its
+    ``in_proj_weight`` is ``W_q``, ``W_k`` and ``W_v`` stacked, its
+    ``out_proj`` is ``W_o``.
+
+    Args:
+        embed_dim: D.
+        causal: if True, position t attends to positions 0..t only (a decoder,
+            or a language model, must not read the future).
+        **factory: ``device`` and ``dtype`` of the parameters.
+    """
+
+    def __init__(self, embed_dim, *, causal=False, **factory):
+        super().__init__()
+        self.embed_dim = check_positive_int("embed_dim", embed_dim)
+        self.causal = check_choice("causal", causal, (True, False))
+        self.W_q, self.W_k, self.W_v, self.W_o = (
+            nn.Linear(embed_dim, embed_dim, **factory) for _ in range(4))
+        self.attention = DotProductAttention(scaled=True)
+
+    def forward(self, x, lengths=None):
+        """``(outputs (N, T, D), weights (N, T, T))`` for ``x`` ``(N, T, D)``.
+
+        ``lengths`` ``(N,)`` (optional): the true lengths of padded sequences;
+        padded positions are never attended to (their own outputs are not
+        meaningful).
+        """
+        dims = Dims()
+        dims.fix("D", self.embed_dim, "the module's embed_dim")
+        dims.tensor("x", x, ("N", "T", "D"))
+        N, T, _ = x.shape
+        valid = torch.full((N, T), T, dtype=torch.long, device=x.device)
+        if lengths is not None:
+            check_lengths("lengths", lengths, N, T)
+            valid = torch.minimum(valid, lengths.to(x.device)[:, None])
+        if self.causal:
+            steps = torch.arange(1, T + 1, device=x.device)
+            valid = torch.minimum(valid, steps[None, :])
+        context, weights = self.attention(self.W_q(x), self.W_k(x), self.W_v(x), valid)
+        return self.W_o(context), weights

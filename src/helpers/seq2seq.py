@@ -12,17 +12,31 @@
   :meth:`Seq2Seq.greedy_decode` and :meth:`Seq2Seq.beam_search` (with length
   normalisation) for inference.
 
+- :class:`TranslationBatch` and :func:`make_translation_loader`: padded
+  ``(source, target)`` pairs in the form :func:`helpers.training.train` feeds
+  to a model, :func:`train_translation`, the book's recipe for training on
+  them, and :func:`translate`, which turns source texts into output texts;
+- :func:`exact_match`, :func:`exact_match_by_length` and
+  :func:`character_error_rate`: how good the outputs are, per sentence and
+  over the corpus.
+
 Token ids follow :class:`helpers.text.Vocab`: targets start with ``<bos>`` and
 end with ``<eos>``; padding is ``<pad>``.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils.data import DataLoader
 
-from helpers.validation import _describe, check_lengths, check_positive_int
+from helpers.text import IGNORE_INDEX, Vocab, _shuffle_generator, pad_sequences, sequence_loss
+from helpers.training import train
+from helpers.validation import _describe, check_choice, check_lengths, check_positive_int
 
-__all__ = ["Encoder", "Decoder", "Seq2Seq"]
+__all__ = ["Encoder", "Decoder", "Seq2Seq", "TranslationBatch", "make_translation_loader",
+           "train_translation", "translate", "exact_match", "exact_match_by_length", "character_error_rate"]
 
 
 def _check_source(source, source_lengths):
@@ -36,29 +50,39 @@ class Encoder(nn.Module):
 
     Args:
         vocab_size, embedding_dim, hidden_size: V, E and H.
+        bidirectional: read the source both ways (Bahdanau et al. 2015), with
+            H / 2 units per direction (H must be even), so every state of the
+            memory describes its word in the context of the whole source and the
+            memory and final state still have size H.
         **factory: ``device`` and ``dtype``.
     """
 
-    def __init__(self, vocab_size, embedding_dim, hidden_size, **factory):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, *, bidirectional=False, **factory):
         super().__init__()
         self.embedding = nn.Embedding(check_positive_int("vocab_size", vocab_size),
                                       check_positive_int("embedding_dim", embedding_dim), **factory)
-        self.rnn = nn.GRU(embedding_dim, check_positive_int("hidden_size", hidden_size),
-                          batch_first=True, **factory)
+        check_positive_int("hidden_size", hidden_size)
+        self.bidirectional = check_choice("bidirectional", bidirectional, (True, False))
+        if bidirectional and hidden_size % 2:
+            raise ValueError(f"a bidirectional encoder splits hidden_size between its two "
+                             f"directions, so it must be even; got {hidden_size}")
+        self.rnn = nn.GRU(embedding_dim, hidden_size // 2 if bidirectional else hidden_size,
+                          batch_first=True, bidirectional=bidirectional, **factory)
         self.hidden_size = hidden_size
 
     def forward(self, source, source_lengths):
         """``(memory (N, S, H), final (N, H))`` for ids ``(N, S)`` with true lengths ``(N,)``.
 
         ``memory`` is zero at padded positions; ``final`` is each source's state
-        after its last real token.
+        after its last real token (bidirectional: the forward state after the
+        last token next to the backward state after the first).
         """
         _check_source(source, source_lengths)
         packed = pack_padded_sequence(self.embedding(source), source_lengths.cpu(),
                                       batch_first=True, enforce_sorted=False)
         outputs, h_n = self.rnn(packed)
         memory, _ = pad_packed_sequence(outputs, batch_first=True, total_length=source.shape[1])
-        return memory, h_n[0]
+        return memory, torch.cat(list(h_n), dim=-1)
 
 
 class Decoder(nn.Module):
@@ -82,13 +106,14 @@ class Decoder(nn.Module):
         self.cell = nn.GRUCell(embedding_dim + hidden_size, hidden_size, **factory)
         self.read_out = nn.Linear(2 * hidden_size, vocab_size, **factory)
 
-    def step(self, token, state, memory, final, source_lengths):
+    def step(self, token, state, memory, final, source_lengths, keys=None):
         """One decoding step.
 
         Args:
             token: the previous token ids ``(N,)``.
             state: the decoder's state ``(N, H)``.
             memory, final, source_lengths: what :class:`Encoder` returned, and the lengths.
+            keys: optional, :meth:`prepare_keys` of ``memory`` (the same result, faster).
 
         Returns:
             ``(logits (N, V), new state (N, H), weights (N, S) or None)``.
@@ -96,10 +121,21 @@ class Decoder(nn.Module):
         if self.attention is None:
             context, weights = final, None
         else:
-            context, weights = self.attention(state[:, None], memory, memory, source_lengths)
+            extra = {} if keys is None else {"projected_keys": keys}
+            context, weights = self.attention(state[:, None], memory, memory, source_lengths,
+                                              **extra)
             context, weights = context[:, 0], weights[:, 0]
         state = self.cell(torch.cat([self.embedding(token), context], dim=-1), state)
         return self.read_out(torch.cat([state, context], dim=-1)), state, weights
+
+    def prepare_keys(self, memory):
+        """What every step's attention computes from the memory alone, computed once.
+
+        For additive attention, ``W_k h_s`` for every encoder state; ``None``
+        for attention without such a projection (or no attention).
+        """
+        project = getattr(self.attention, "project_keys", None)
+        return None if project is None else project(memory)
 
 
 class Seq2Seq(nn.Module):
@@ -118,22 +154,31 @@ class Seq2Seq(nn.Module):
         self.encoder, self.decoder = encoder, decoder
         self.bos_id, self.eos_id = bos_id, eos_id
 
-    def forward(self, source, source_lengths, target_inputs):
+    def forward(self, source, source_lengths=None, target_inputs=None):
         """Logits ``(N, T, V)`` for every target position, given the previous true tokens.
 
         ``target_inputs`` ``(N, T)`` is the target shifted right: ``<bos> y_1 ...
         y_{T-1}``; the loss compares the logits with ``y_1 ... y_T`` (padded
         with ``IGNORE_INDEX``, see :func:`helpers.text.sequence_loss`).
+        ``model(batch)`` with one :class:`TranslationBatch` is the same call
+        (that is how :func:`helpers.training.train` calls it).
         """
+        if isinstance(source, TranslationBatch):
+            if source_lengths is not None or target_inputs is not None:
+                raise TypeError("pass either a TranslationBatch alone or "
+                                "(source, source_lengths, target_inputs)")
+            source, source_lengths, target_inputs = (
+                source.source, source.source_lengths, source.target_inputs)
         if not isinstance(target_inputs, torch.Tensor) or target_inputs.dim() != 2 \
                 or target_inputs.shape[0] != source.shape[0]:
             raise ValueError(f"target_inputs must be ids of shape (N, T) with N = {source.shape[0]}, "
                              f"got {_describe(target_inputs)}")
         memory, final = self.encoder(source, source_lengths)
+        keys = self.decoder.prepare_keys(memory)
         state, logits = final, []
         for t in range(target_inputs.shape[1]):
             step_logits, state, _ = self.decoder.step(target_inputs[:, t], state, memory, final,
-                                                      source_lengths)
+                                                      source_lengths, keys)
             logits.append(step_logits)
         return torch.stack(logits, dim=1)
 
@@ -150,9 +195,11 @@ class Seq2Seq(nn.Module):
         memory, final = self.encoder(source, source_lengths)
         N = source.shape[0]
         token = torch.full((N,), self.bos_id, dtype=torch.long, device=source.device)
+        keys = self.decoder.prepare_keys(memory)
         state, outputs, maps = final, [], []
         for _ in range(max_length):
-            logits, state, weights = self.decoder.step(token, state, memory, final, source_lengths)
+            logits, state, weights = self.decoder.step(token, state, memory, final, source_lengths,
+                                                       keys)
             token = logits.argmax(dim=-1)
             outputs.append(token)
             maps.append(weights)
@@ -226,3 +273,197 @@ class Seq2Seq(nn.Module):
         pool = finished + [b for b in beams if len(b[0]) == max_length]
         best = max(pool, key=lambda c: normalised(c[1], len(c[0])))
         return best[0], normalised(best[1], len(best[0]))
+
+
+@dataclass
+class TranslationBatch:
+    """The model's input for a batch of pairs: padded source ids, their lengths, target inputs.
+
+    ``source`` ``(N, S)``, ``source_lengths`` ``(N,)``, ``target_inputs``
+    ``(N, T)`` (``<bos> y_1 ... y_{T-1}``, padded). It moves like a tensor
+    (``batch.to(device)``), except the lengths, which packing wants on the CPU.
+    """
+
+    source: torch.Tensor
+    source_lengths: torch.Tensor
+    target_inputs: torch.Tensor
+
+    def to(self, device):
+        return TranslationBatch(self.source.to(device), self.source_lengths,
+                                self.target_inputs.to(device))
+
+    def __len__(self):
+        return self.source.shape[0]
+
+
+def _check_pairs(pairs):
+    if isinstance(pairs, (str, torch.Tensor)) or not isinstance(pairs, (list, tuple)) or not pairs:
+        raise TypeError(f"pairs must be a non-empty list of (source, target) strings, "
+                        f"got {_describe(pairs)}")
+    for index, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                and all(isinstance(text, str) and text for text in pair)):
+            raise TypeError(f"pairs[{index}] must be a (source, target) pair of non-empty "
+                            f"strings, got {pair!r}")
+    return pairs
+
+
+def _check_vocab(name, vocab):
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"{name} must be a helpers.text.Vocab, got {_describe(vocab)}")
+    return vocab
+
+
+def make_translation_loader(pairs, source_vocab, target_vocab, *, batch_size, shuffle, seed=None):
+    """A ``DataLoader`` of ``(TranslationBatch, target outputs (N, T))`` over ``(source, target)`` pairs.
+
+    Each target becomes ``<bos> y_1 ... y_T`` (the inputs) and ``y_1 ... y_T
+    <eos>`` (the outputs); the outputs are padded with
+    :data:`~helpers.text.IGNORE_INDEX`, so :func:`helpers.text.sequence_loss`
+    counts real target tokens only. Sources are padded with ``<pad>``.
+
+    Args:
+        pairs: list of ``(source text, target text)``.
+        source_vocab, target_vocab: :class:`helpers.text.Vocab` of each side.
+        batch_size: pairs per batch (int >= 1).
+        shuffle: ``True`` for training (a new order every epoch, drawn from ``seed``).
+        seed: int >= 0, required when ``shuffle`` is True.
+    """
+    pairs = _check_pairs(pairs)
+    _check_vocab("source_vocab", source_vocab)
+    _check_vocab("target_vocab", target_vocab)
+    batch_size = check_positive_int("batch_size", batch_size)
+    generator = _shuffle_generator(shuffle, seed)
+    encoded = [(source_vocab.encode(source), target_vocab.encode(target)) for source, target in pairs]
+    bos, eos = target_vocab.bos_id, target_vocab.eos_id
+
+    def collate(examples):
+        sources, targets = zip(*examples)
+        source, lengths = pad_sequences(list(sources), padding_value=source_vocab.pad_id)
+        target_inputs, _ = pad_sequences([[bos] + t for t in targets],
+                                         padding_value=target_vocab.pad_id)
+        target_outputs, _ = pad_sequences([t + [eos] for t in targets], padding_value=IGNORE_INDEX)
+        return TranslationBatch(source, lengths, target_inputs), target_outputs
+
+    return DataLoader(encoded, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      collate_fn=collate)
+
+
+def train_translation(model, pairs, source_vocab, target_vocab, *, epochs, batch_size=128,
+                      max_lr=0.01, seed=0, progress=True, description="training"):
+    """Train ``model`` on ``(source, target)`` pairs with teacher forcing: the book's recipe.
+
+    Adam with a one-cycle learning rate (warm up to ``max_lr``, then anneal;
+    Smith and Topin 2019), gradients clipped to norm 1, the masked loss
+    :func:`helpers.text.sequence_loss` over real target tokens, batches drawn
+    in a new order every epoch from ``seed``; by :func:`helpers.training.train`.
+
+    Returns:
+        the :class:`helpers.training.History`.
+    """
+    if not isinstance(model, Seq2Seq):
+        raise TypeError(f"model must be a helpers.seq2seq.Seq2Seq, got {_describe(model)}")
+    epochs = check_positive_int("epochs", epochs)
+    loader = make_translation_loader(pairs, source_vocab, target_vocab, batch_size=batch_size,
+                                     shuffle=True, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr,
+                                                    total_steps=epochs * len(loader))
+    return train(model, loader, sequence_loss, epochs=epochs, optimizer=optimizer, clip_norm=1.0,
+                 scheduler=scheduler, progress=progress, description=description)
+
+
+def translate(model, sources, source_vocab, target_vocab, *, max_length, beam_width=None,
+              length_penalty=0.0, batch_size=512):
+    """The model's output text for each source text: greedy, or beam search with ``beam_width``.
+
+    Args:
+        model: a :class:`Seq2Seq` (put in evaluation mode here).
+        sources: list of source texts.
+        source_vocab, target_vocab: the vocabularies the model was trained with.
+        max_length: the most output tokens per source, ``<eos>`` included.
+        beam_width: ``None`` for greedy decoding, else an int >= 1.
+        length_penalty: for beam search, see :meth:`Seq2Seq.beam_search`.
+        batch_size: sources decoded at once.
+
+    Returns:
+        list of output texts (``<eos>`` and anything after it dropped).
+    """
+    if not isinstance(model, Seq2Seq):
+        raise TypeError(f"model must be a helpers.seq2seq.Seq2Seq, got {_describe(model)}")
+    if isinstance(sources, str) or not isinstance(sources, (list, tuple)):
+        raise TypeError(f"sources must be a list of texts, got {_describe(sources)}")
+    _check_vocab("source_vocab", source_vocab)
+    _check_vocab("target_vocab", target_vocab)
+    batch_size = check_positive_int("batch_size", batch_size)
+    device = next(model.parameters()).device
+    model.eval()
+    outputs = []
+    for start in range(0, len(sources), batch_size):
+        chunk = [source_vocab.encode(text) for text in sources[start : start + batch_size]]
+        if any(len(ids) == 0 for ids in chunk):
+            raise ValueError("sources must not contain empty texts")
+        source, lengths = pad_sequences(chunk, padding_value=source_vocab.pad_id)
+        source = source.to(device)
+        if beam_width is None:
+            tokens, _ = model.greedy_decode(source, lengths, max_length=max_length)
+        else:
+            found = model.beam_search(source, lengths, beam_width=beam_width,
+                                      max_length=max_length, length_penalty=length_penalty)
+            tokens = [ids for ids, _ in found]
+        outputs.extend(target_vocab.decode(ids) for ids in tokens)
+    return outputs
+
+
+def _check_outputs(predictions, references):
+    for name, texts in (("predictions", predictions), ("references", references)):
+        if isinstance(texts, str) or not isinstance(texts, (list, tuple)) \
+                or not all(isinstance(t, str) for t in texts):
+            raise TypeError(f"{name} must be a list of strings, got {_describe(texts)}")
+    if len(predictions) != len(references) or not references:
+        raise ValueError(f"predictions and references must be non-empty and of the same length, "
+                         f"got {len(predictions)} and {len(references)}")
+
+
+def exact_match(predictions, references):
+    """The share of predictions equal to their reference, character for character."""
+    _check_outputs(predictions, references)
+    return sum(p == r for p, r in zip(predictions, references)) / len(references)
+
+
+def exact_match_by_length(sources, predictions, references):
+    """Exact match per source length (in words).
+
+    Returns:
+        ``(lengths, accuracies, counts)``: the source lengths present, in
+        increasing order, the exact-match share at each, and how many pairs
+        each holds.
+    """
+    _check_outputs(predictions, references)
+    if len(sources) != len(references):
+        raise ValueError(f"sources must have one text per reference ({len(references)}), "
+                         f"got {len(sources)}")
+    groups = {}
+    for source, p, r in zip(sources, predictions, references):
+        groups.setdefault(len(source.split()), []).append(p == r)
+    lengths = sorted(groups)
+    return (lengths, [sum(groups[n]) / len(groups[n]) for n in lengths],
+            [len(groups[n]) for n in lengths])
+
+
+def character_error_rate(predictions, references):
+    """Edits (insertions, deletions, substitutions) per reference character, over the corpus.
+
+    A corpus-level score in the way word error rate is for speech recognition:
+    all edit distances summed, divided by all reference lengths (computed by
+    ``jiwer``). 0 is perfect; a missing output costs its whole reference.
+    """
+    import jiwer  # imported here: only the translation chapters need it
+
+    _check_outputs(predictions, references)
+    if not all(references):
+        raise ValueError("references must not contain empty strings")
+    # every character counts, spaces at either end too (jiwer's default strips them)
+    characters = jiwer.ReduceToListOfListOfChars()
+    return float(jiwer.cer(list(references), list(predictions),
+                           reference_transform=characters, hypothesis_transform=characters))
