@@ -283,3 +283,153 @@ def test_bidirectional_rnn_draws_the_padding_bug_only_without_lengths():
         draw_bidirectional_rnn(tokens, length=7)
     with pytest.raises(TypeError, match="tokens"):
         draw_bidirectional_rnn("mean")
+
+
+def test_encoder_decoder_without_attention_feeds_one_context_to_every_step():
+    from helpers.plotting import draw_encoder_decoder
+
+    source, target = ["ninety", "seven"], ["9", "7", "<eos>"]
+    ax = draw_encoder_decoder(source, target)
+    labels = texts(ax)
+    assert all(token in labels for token in source)
+    assert {f"$h_{{{s}}}$" for s in (1, 2)} <= set(labels) and "$h_{3}$" not in labels
+    assert {f"$s_{{{t}}}$" for t in (1, 2, 3)} <= set(labels) and "$s_{4}$" not in labels
+    # the decoder reads <bos> then the target shifted right, and writes the target
+    assert labels.count("<bos>") == 1 and labels.count("9") == 2 and labels.count("7") == 2
+    assert labels.count("<eos>") == 1
+    assert "$c$" in labels and not any(label.startswith("$c_") for label in labels)
+    # boxes: a token and a state per source word, input, state and output per target token, c
+    assert count(ax, FancyBboxPatch) == 2 * 2 + 3 * 3 + 1
+    assert ax.get_lines() == []
+
+
+def test_encoder_decoder_with_attention_draws_one_line_per_source_word_by_weight():
+    import numpy as np
+
+    from helpers.plotting import draw_encoder_decoder
+
+    source, target = ["one", "hundred", "and", "five"], ["1", "0", "5"]
+    weights = np.array([[0.7, 0.2, 0.05, 0.05],
+                        [0.1, 0.6, 0.2, 0.1],
+                        [0.05, 0.05, 0.1, 0.8]])
+    for step in range(3):
+        ax = draw_encoder_decoder(source, target, weights=weights, step=step)
+        labels = texts(ax)
+        assert f"$c_{{{step + 1}}}$" in labels and "$c$" not in labels
+        lines = ax.get_lines()
+        assert len(lines) == len(source)
+        # line s starts at encoder state s, and the heavier the weight the thicker the line
+        assert [line.get_xdata()[0] for line in lines] == list(range(len(source)))
+        widths = [line.get_linewidth() for line in lines]
+        for a in range(len(source)):
+            for b in range(len(source)):
+                assert (widths[a] < widths[b]) == (weights[step, a] < weights[step, b])
+        assert widths.index(max(widths)) == int(weights[step].argmax())
+    # step defaults to the first decoder step
+    default = draw_encoder_decoder(source, target, weights=weights)
+    assert "$c_{1}$" in texts(default)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(source=[], target=["1"]), ValueError, "at least one token"),
+    (dict(target=[]), ValueError, "at least one token"),
+    (dict(weights=[[1.0, 0.0]]), ValueError, r"\(T, S\) = \(2, 2\)"),
+    (dict(weights=[[1.0, 0.0, 0.0]] * 2), ValueError, r"\(T, S\) = \(2, 2\)"),
+    (dict(step=0), ValueError, "weights"),
+    (dict(weights=[[1.0, 0.0]] * 2, step=2), ValueError, "step"),
+    (dict(weights=[[1.0, 0.0]] * 2, step=-1), ValueError, "step"),
+    (dict(weights=[[1.0, 0.0]] * 2, step=True), ValueError, "step"),
+    (dict(weights=[[1.0, 0.0]] * 2, step=0.0), ValueError, "step"),
+    (dict(ax="axes"), TypeError, "ax"),
+])
+def test_encoder_decoder_rejects_bad_arguments(kwargs, error, words):
+    from helpers.plotting import draw_encoder_decoder
+
+    arguments = dict(source=["a", "b"], target=["1", "<eos>"]) | kwargs
+    with pytest.raises(error, match=words):
+        draw_encoder_decoder(**arguments)
+
+
+def test_encoder_decoder_draws_on_the_axes_it_is_given():
+    from helpers.plotting import draw_encoder_decoder
+
+    _, ax = plt.subplots()
+    assert draw_encoder_decoder(["a"], ["1"], ax=ax) is ax
+
+
+def test_attention_heat_map_shows_the_weights_with_the_tokens_as_ticks():
+    import numpy as np
+    import torch
+
+    from helpers.plotting import plot_attention
+
+    source, target = ["twenty", "one", "x"], ["2", "1"]
+    weights = torch.tensor([[0.8, 0.15, 0.05], [0.1, 0.85, 0.05]], requires_grad=True)
+    ax = plot_attention(weights, source, target, title="additive")
+    (image,) = ax.get_images()
+    np.testing.assert_allclose(image.get_array(), weights.detach().numpy())
+    assert image.get_clim() == (0, 1)  # one scale for every map
+    assert [t.get_text() for t in ax.get_xticklabels()] == source
+    assert [t.get_text() for t in ax.get_yticklabels()] == target
+    assert list(ax.get_xticks()) == [0, 1, 2] and list(ax.get_yticks()) == [0, 1]
+    assert ax.get_title() == "additive"
+    assert plot_attention(np.eye(2), ["a", "b"], ["c", "d"]).get_title() == ""
+    _, given = plt.subplots()
+    assert plot_attention(np.eye(2), ["a", "b"], ["c", "d"], ax=given) is given
+
+
+@pytest.mark.parametrize("weights, error, words", [
+    ([[1.0, 0.0]], ValueError, r"\(2, 3\)"),
+    ([[1.0, 0.0, 0.0]] * 3, ValueError, r"\(2, 3\)"),
+    ([1.0, 0.0, 0.0], ValueError, r"\(len\(target\), len\(source\)\)"),
+])
+def test_attention_heat_map_rejects_weights_of_the_wrong_shape(weights, error, words):
+    from helpers.plotting import plot_attention
+
+    with pytest.raises(error, match=words):
+        plot_attention(weights, ["a", "b", "c"], ["1", "2"])
+    with pytest.raises(TypeError, match="ax"):
+        plot_attention([[1.0, 0.0, 0.0]] * 2, ["a", "b", "c"], ["1", "2"], ax="axes")
+
+
+def test_accuracy_by_length_draws_one_labelled_line_per_curve():
+    from helpers.plotting import plot_accuracy_by_length
+
+    curves = {"no attention": ([1, 2, 3, 4], [1.0, 0.9, 0.5, 0.2]),
+              "additive": ([1, 2, 3, 4], [1.0, 1.0, 0.95, 0.9]),
+              "dot": ([2, 4], [0.8, 0.7])}
+    ax = plot_accuracy_by_length(curves)
+    lines = ax.get_lines()
+    assert len(lines) == len(curves)
+    for line, (label, (lengths, accuracies)) in zip(lines, curves.items()):
+        assert line.get_label() == label
+        assert list(line.get_xdata()) == lengths and list(line.get_ydata()) == accuracies
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+    assert ax.get_ylabel() == "exact match"
+    low, high = ax.get_ylim()
+    assert low <= 0 and high >= 1
+    _, given = plt.subplots()
+    assert plot_accuracy_by_length({"a": ([1], [0.5])}, ax=given) is given
+
+
+@pytest.mark.parametrize("curves, error, words", [
+    ({}, TypeError, "curves"),
+    ([([1], [1.0])], TypeError, "curves"),
+    ({"a": ([1, 2], [1.0])}, ValueError, "curves\\['a'\\]"),
+])
+def test_accuracy_by_length_rejects_bad_curves(curves, error, words):
+    from helpers.plotting import plot_accuracy_by_length
+
+    with pytest.raises(error, match=words):
+        plot_accuracy_by_length(curves)
+
+
+@pytest.mark.parametrize("step", [None, 0, 3])
+def test_encoder_decoder_is_readable_at_book_size(step):
+    import numpy as np
+
+    from helpers.plotting import draw_encoder_decoder
+
+    weights = None if step is None else np.full((4, 4), 0.25)
+    assert_readable(draw_encoder_decoder(["one", "hundred", "and", "five"], ["1", "0", "5", "<eos>"],
+                                         weights=weights, step=step))

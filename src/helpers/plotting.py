@@ -6,6 +6,7 @@ at what was drawn.
 """
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
@@ -21,6 +22,9 @@ __all__ = [
     "draw_sequence_task",
     "draw_stacked_rnn",
     "draw_bidirectional_rnn",
+    "draw_encoder_decoder",
+    "plot_attention",
+    "plot_accuracy_by_length",
 ]
 
 # One colour per role, the same in every diagram of the book.
@@ -642,4 +646,131 @@ def plot_gradient_norms(gaps, norms, *, label=None, ax=None, scale="log"):
     ax.grid(True, which="both", alpha=0.3)
     if label is not None:
         ax.legend()
+    return ax
+
+
+def draw_encoder_decoder(source, target, *, weights=None, step=None, ax=None):
+    """Draw an encoder-decoder unrolled over ``source`` and ``target`` tokens.
+
+    The encoder (left) reads the source into states ``h_1 .. h_S``; the
+    decoder (right) starts from ``<bos>`` and writes the target tokens. Without
+    ``weights``, one context vector ``c = h_S`` feeds every decoder step (the
+    bottleneck). With ``weights`` ``(T, S)`` (an attention map: one row per
+    output token, summing to 1), the context of decoder step ``step``
+    (0-based) is drawn as lines from every encoder state, as thick as their
+    weights.
+
+    Returns:
+        the Axes.
+    """
+    S, T = len(source), len(target)
+    if S == 0 or T == 0:
+        raise ValueError(f"source and target must hold at least one token, got {S} and {T}")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (T, S):
+            raise ValueError(f"weights must have shape (T, S) = ({T}, {S}), got {weights.shape}")
+        step = 0 if step is None else step
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < T:
+            raise ValueError(f"step must be an int in 0..{T - 1}, got {step!r}")
+    elif step is not None:
+        raise ValueError("step says which decoder step's attention to draw: pass weights too")
+    gap = 1.6
+    ax = _axes(ax, (1.05 * (S + T) + 2.5, 4.2))
+    for s, token in enumerate(source):
+        _node(ax, s, 0, token, "input", fontsize=8 if len(token) > 3 else 10)
+        _node(ax, s, 1.3, f"$h_{{{s + 1}}}$", "state", fontsize=10)
+        _arrow(ax, (s, _BOX), (s, 1.3 - _BOX))
+        if s:
+            _arrow(ax, (s - 1 + _BOX, 1.3), (s - _BOX, 1.3))
+    start = S - 1 + gap
+    inputs = ["<bos>", *target[:-1]]
+    for t, (token, output) in enumerate(zip(inputs, target)):
+        x = start + t
+        _node(ax, x, 0, token, "input", fontsize=7 if len(token) > 3 else 10)
+        _node(ax, x, 1.3, f"$s_{{{t + 1}}}$", "state", fontsize=10)
+        _node(ax, x, 2.6, output, "output", fontsize=7 if len(output) > 3 else 10)
+        _arrow(ax, (x, _BOX), (x, 1.3 - _BOX))
+        _arrow(ax, (x, 1.3 + _BOX), (x, 2.6 - _BOX))
+        # the first decoder state starts from the encoder's final state
+        _arrow(ax, (x - (gap if t == 0 else 1) + _BOX, 1.3), (x - _BOX, 1.3))
+    if weights is None:
+        cx, cy = (S - 1 + start) / 2, 3.6
+        _node(ax, cx, cy, "$c$", "state")
+        _arrow(ax, (S - 1, 1.3 + _BOX), (cx - _BOX, cy), dashed=False)
+        for t in range(T):
+            _arrow(ax, (cx + _BOX, cy), (start + t - _BOX, 1.3 + 0.6 * _BOX), color="#888888",
+                   dashed=True)
+        _tag(ax, cx, cy + 0.55, "one context vector for every step", ha="center", fontsize=9)
+        top = cy + 0.9
+    else:
+        cx, cy = start + step, 3.9
+        _node(ax, cx, cy, f"$c_{{{step + 1}}}$", "state")
+        _arrow(ax, (cx, cy - _BOX), (cx - 0.2, 1.3 + _BOX), color=COLORS["cell"])
+        for s in range(S):
+            width = 0.3 + 6 * weights[step, s]
+            ax.plot([s, cx - _BOX], [1.3 + _BOX, cy], color=COLORS["cell"],
+                    linewidth=width, alpha=0.3 + 0.7 * weights[step, s], solid_capstyle="round")
+        _tag(ax, cx + 0.5, cy, f"attention of step {step + 1}", fontsize=9)
+        top = cy + 0.6
+    _tag(ax, (S - 1) / 2, -0.8, "encoder", ha="center")
+    _tag(ax, start + (T - 1) / 2, -0.8, "decoder", ha="center")
+    ax.set_xlim(-0.6, start + T + 1.2)
+    ax.set_ylim(-1.1, top)
+    return ax
+
+
+def plot_attention(weights, source, target, *, ax=None, title=None):
+    """Heat map of an attention map: one row per output token, one column per source token.
+
+    Args:
+        weights: ``(T, S)`` array or tensor, each row summing to 1.
+        source, target: the S source tokens and the T output tokens.
+
+    Returns:
+        the Axes.
+    """
+    weights = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights,
+                         dtype=float)
+    if weights.ndim != 2 or weights.shape != (len(target), len(source)):
+        raise ValueError(f"weights must have shape (len(target), len(source)) = "
+                         f"({len(target)}, {len(source)}), got {weights.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.45 * len(source) + 1.5, 0.4 * len(target) + 1.4))
+    elif not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    ax.imshow(weights, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(target)), target, fontsize=9)
+    ax.set_xlabel("source word")
+    ax.set_ylabel("output")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_accuracy_by_length(curves, *, ax=None, xlabel="source length (words)"):
+    """Exact-match accuracy against source length, one line per model.
+
+    Args:
+        curves: dict ``label -> (lengths, accuracies)`` (for example from
+            :func:`helpers.seq2seq.exact_match_by_length`).
+
+    Returns:
+        the Axes.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise TypeError("curves must be a non-empty dict label -> (lengths, accuracies)")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, (lengths, accuracies) in curves.items():
+        if len(lengths) != len(accuracies):
+            raise ValueError(f"curves[{label!r}]: {len(lengths)} lengths but "
+                             f"{len(accuracies)} accuracies")
+        ax.plot(lengths, accuracies, marker="o", markersize=4, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("exact match")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
     return ax
