@@ -38,11 +38,18 @@ parameter counts of ``torch.nn``'s recurrent layers) in
 :mod:`helpers.exercises.language_model`,
 :mod:`helpers.exercises.sequence_classification`,
 :mod:`helpers.exercises.sequence_labelling` and
-:mod:`helpers.exercises.bidirectional`, and the report and feedback machinery they
+:mod:`helpers.exercises.bidirectional`, those of attention (a loss masked to the
+real tokens, the masked softmax, causal self-attention) in
+:mod:`helpers.exercises.attention`, and the report and feedback machinery they
 share in ``helpers.exercises._feedback``.
 """
 
 from helpers.exercises._feedback import CheckFailed, CheckResult
+from helpers.exercises.attention import (
+    check_causal_self_attention,
+    check_masked_sequence_loss,
+    check_masked_softmax,
+)
 from helpers.exercises.bidirectional import check_bidirectional_layer
 from helpers.exercises.gated import (
     check_gru_step_backward,
@@ -81,4 +88,7 @@ __all__ = [
     "check_final_states",
     "check_token_scores",
     "check_bidirectional_layer",
+    "check_masked_sequence_loss",
+    "check_masked_softmax",
+    "check_causal_self_attention",
 ]
