@@ -27,10 +27,13 @@ One module per concept, each readable next to the chapter that introduces it:
   with their baselines and scores.
 - :mod:`helpers.bidirectional`: two directions combined four ways, with
   variable lengths handled by packing; :func:`~helpers.bidirectional.reverse_padded`.
-- :mod:`helpers.attention`: the masked softmax and additive, dot-product and
-  multiplicative attention.
+- :mod:`helpers.number_words`: the translation task of the last chapters,
+  numbers written in words (by ``num2words``) to digits.
+- :mod:`helpers.attention`: the masked softmax, additive, dot-product and
+  multiplicative attention, and self-attention.
 - :mod:`helpers.seq2seq`: encoder, decoder with or without attention, teacher
-  forcing, greedy decoding and beam search.
+  forcing, greedy decoding and beam search, loaders and scores for
+  translation pairs.
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
@@ -47,6 +50,7 @@ from helpers import (
     gradcheck,
     language_model,
     modules,
+    number_words,
     numpy_gru,
     numpy_lstm,
     numpy_rnn,
