@@ -3,6 +3,7 @@
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
 #   make bench  measure (chapter execution times; see benchmarks/)
 #   make compare-units  rerun the unit comparison the chapter loads (about 30 min)
+#   make assignments    student notebooks of every chapter in _build/assignments
 # Both create .venv and install what they need first.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test bench compare-units install web-assets wheelhouse sync clean
+.PHONY: book test bench compare-units assignments install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
@@ -28,6 +29,10 @@ bench: install
 # adding and copy tasks, 3 seeds each; writes src/helpers/results/compare_units.json.
 compare-units: install
 	$(PY) benchmarks/compare_units.py
+
+# Student versions of every chapter (solutions removed, outputs cleared), for instructors.
+assignments: install
+	$(PY) -m helpers.assignments chapters/*.md --out _build/assignments
 
 install: $(STAMP)
 
