@@ -38,6 +38,9 @@ One module per concept, each readable next to the chapter that introduces it:
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
 - :mod:`helpers.exercises`: automatic checks for the exercises.
+- :mod:`helpers.assignments`: student versions of the chapters, solutions
+  removed (``python -m helpers.assignments``; not imported here, it needs
+  ``jupytext``).
 - :mod:`helpers.validation`: the argument checks every public function uses.
 """
 
