@@ -136,6 +136,8 @@ def _where(error):
 
 
 def _describe(value):
+    if type(value).__module__.startswith("torch") and hasattr(value, "shape"):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (list, tuple)):

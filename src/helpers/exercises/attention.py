@@ -39,7 +39,13 @@ import torch
 import torch.nn.functional as F
 
 from helpers.attention import masked_softmax as _reference_masked_softmax
-from helpers.exercises._feedback import _label, _report_exception, _Report, _require_function
+from helpers.exercises._feedback import (
+    _describe,
+    _label,
+    _report_exception,
+    _Report,
+    _require_function,
+)
 
 __all__ = ["check_masked_sequence_loss", "check_masked_softmax", "check_causal_self_attention"]
 
@@ -55,16 +61,6 @@ _FAILED = object()  # what _call returns when the student's function raised
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def _describe(value):
-    if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if isinstance(value, np.ndarray):
-        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def _in_place_hint(message):
