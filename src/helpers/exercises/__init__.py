@@ -38,7 +38,9 @@ parameter counts of ``torch.nn``'s recurrent layers) in
 :mod:`helpers.exercises.language_model`,
 :mod:`helpers.exercises.sequence_classification`,
 :mod:`helpers.exercises.sequence_labelling` and
-:mod:`helpers.exercises.bidirectional`, those of attention (a loss masked to the
+:mod:`helpers.exercises.bidirectional`, the one of the notation chapter (Goodfellow
+et al.'s ``U``, ``W``, ``b`` loaded into ``torch.nn.RNN``) in
+:mod:`helpers.exercises.notation`, those of attention (a loss masked to the
 real tokens, the masked softmax, causal self-attention) in
 :mod:`helpers.exercises.attention`, and the report and feedback machinery they
 share in ``helpers.exercises._feedback``.
@@ -59,6 +61,7 @@ from helpers.exercises.gated import (
     check_parameter_count,
 )
 from helpers.exercises.language_model import check_perplexity
+from helpers.exercises.notation import check_rnn_from_goodfellow
 from helpers.exercises.sequence_classification import check_final_states
 from helpers.exercises.sequence_labelling import check_token_scores
 from helpers.exercises.rnn import (
@@ -79,6 +82,7 @@ __all__ = [
     "check_rnn_step_backward",
     "check_rnn_backward",
     "check_clip_grad_norm",
+    "check_rnn_from_goodfellow",
     "check_lstm_step_forward",
     "check_lstm_step_backward",
     "check_gru_step_forward",
