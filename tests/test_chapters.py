@@ -6,7 +6,9 @@ import jupytext
 import nbformat
 import pytest
 
+import helpers.exercises
 from conftest import REPO, book_config, notebook_pages, toc_files
+from helpers.exercise_catalog import KINDS, chapter_exercises
 
 CHAPTERS = notebook_pages()
 
@@ -85,17 +87,53 @@ def test_install_cell_is_valid_ipython_that_calls_pip(chapter):
     assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), python
 
 
-def exercise_labels(text):
-    return re.findall(r"^```\{exercise\}\n:label: (\S+)", text, re.M)
+def exercise_labels(chapter):
+    return [exercise.label for exercise in chapter_exercises(REPO / f"{chapter}.md")]
 
 
-@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c != "chapters/notation"])
-def test_chapter_has_three_exercises_and_an_automatic_check(chapter):
+# Pages under chapters/ are the ones with exercises; other notebook pages (the
+# instructors' guide) are not chapters.
+EXERCISE_CHAPTERS = [c for c in CHAPTERS if c.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
+def test_chapter_has_a_derivation_an_implementation_with_a_check_and_an_experiment(chapter):
+    exercises = chapter_exercises(REPO / f"{chapter}.md")
+    assert len(exercises) >= 3, f"{chapter} needs at least three exercises"
+    kinds = {exercise.kind for exercise in exercises}
+    assert kinds == set(KINDS), f"{chapter} has no {sorted(set(KINDS) - kinds)} exercise"
+    for exercise in exercises:
+        if exercise.kind == "Implementation":
+            name = exercise.check.split("(")[0].removeprefix("helpers.exercises.")
+            assert callable(getattr(helpers.exercises, name, None)), (
+                f"{chapter}: {exercise.label} calls {name}, which helpers.exercises lacks")
+
+
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
+def test_every_exercise_has_a_hidden_solution(chapter):
+    """Derivations and experiments: a gated dropdown; implementations: a solution region."""
     text = (REPO / f"{chapter}.md").read_text()
-    assert len(exercise_labels(text)) >= 3, f"{chapter} needs at least three exercises"
-    assert re.search(r"^helpers\.exercises\.check_\w+\(", text, re.M), (
-        f"{chapter} needs an implementation exercise checked by helpers.exercises"
-    )
+    for exercise in chapter_exercises(REPO / f"{chapter}.md"):
+        start = text.index(f"{{exercise}} {exercise.kind}\n:label: {exercise.label}\n")
+        start = text.index("\n", start)
+        following = re.search(r"^```\{exercise\}", text[start:], re.M)
+        section = text[start:start + following.start()] if following else text[start:]
+        if exercise.kind == "Implementation":
+            assert "### BEGIN SOLUTION" in section, f"{chapter}: {exercise.label} has no solution"
+        else:
+            assert re.search(r"^```\{solution-start\} " + re.escape(exercise.label)
+                             + r"\n:class: dropdown$", section, re.M), (
+                f"{chapter}: {exercise.label} has no solution dropdown")
+
+
+def test_every_check_a_chapter_calls_is_tested_with_wrong_answers():
+    """Each check is exercised by the tests of helpers.exercises with mistakes, not just called."""
+    tests = "".join(path.read_text() for path in (REPO / "tests").glob("test_exercises*.py"))
+    for chapter in EXERCISE_CHAPTERS:
+        for exercise in chapter_exercises(REPO / f"{chapter}.md"):
+            if exercise.check:
+                name = exercise.check.split("(")[0].removeprefix("helpers.exercises.")
+                assert tests.count(name) >= 3, f"{name} ({chapter}) is barely tested"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -112,14 +150,14 @@ def test_solution_regions_are_well_formed_and_collapsed(chapter):
             assert cell.source.index("### BEGIN SOLUTION") < cell.source.index("### END SOLUTION")
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
 def test_every_exercise_label_is_unique_across_the_book(chapter):
-    labels = exercise_labels((REPO / f"{chapter}.md").read_text())
+    labels = exercise_labels(chapter)
     others = [
         label
-        for other in CHAPTERS
+        for other in EXERCISE_CHAPTERS
         if other != chapter
-        for label in exercise_labels((REPO / f"{other}.md").read_text())
+        for label in exercise_labels(other)
     ]
     assert len(set(labels)) == len(labels), f"{chapter} repeats an exercise label"
     assert not set(labels) & set(others), f"{chapter} shares exercise labels with another chapter"
