@@ -4,6 +4,7 @@
 #   make bench  measure (chapter execution times; see benchmarks/)
 #   make compare-units  rerun the unit comparison the chapter loads (about 30 min)
 #   make assignments    student notebooks of every chapter in _build/assignments
+#   make grade CHAPTER=chapters/bptt.md SUBMISSIONS=folder/   grades into grades/
 # Both create .venv and install what they need first.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test bench compare-units assignments install web-assets wheelhouse sync clean
+.PHONY: book test bench compare-units assignments grade install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
@@ -33,6 +34,13 @@ compare-units: install
 # Student versions of every chapter (solutions removed, outputs cleared), for instructors.
 assignments: install
 	$(PY) -m helpers.assignments chapters/*.md --out _build/assignments
+
+# Grade a folder of submitted notebooks of one chapter: grades/grades.csv and
+# grades/feedback/*.md (OUT=... to write elsewhere). See the page "For instructors".
+grade: install
+	@test -n "$(CHAPTER)" -a -n "$(SUBMISSIONS)" || \
+	  { echo "usage: make grade CHAPTER=chapters/bptt.md SUBMISSIONS=folder/ [OUT=grades]"; exit 2; }
+	$(PY) -m helpers.grading $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs 2
 
 install: $(STAMP)
 

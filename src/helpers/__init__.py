@@ -41,6 +41,10 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.assignments`: student versions of the chapters, solutions
   removed (``python -m helpers.assignments``; not imported here, it needs
   ``jupytext``).
+- :mod:`helpers.exercise_catalog`: a chapter's exercises read from its
+  source: label, kind (derivation, implementation, experiment) and check.
+- :mod:`helpers.grading`: a folder of submitted notebooks graded offline into
+  a CSV and feedback files (``python -m helpers.grading``; not imported here).
 - :mod:`helpers.validation`: the argument checks every public function uses.
 """
 

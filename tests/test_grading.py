@@ -1,0 +1,292 @@
+"""Batch grading (helpers.grading): every kind of submission is graded and none stops the run.
+
+The submissions are real notebooks executed in real kernels: the student version
+of a small chapter with the answers filled in (right, wrong, raising, looping,
+exiting, with a cell deleted) and two files that are not notebooks, plus the
+book's bptt chapter itself and its unmodified student version.
+"""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from helpers.assignments import student_notebook
+from helpers.grading import grade_folder, grade_submission, main
+
+HEADER = "---\n" + (REPO / "chapters/notation.md").read_text().split("---\n")[1] + "---\n\n"
+
+CHAPTER = HEADER + '''# A small chapter
+
+```{code-cell} ipython3
+import numpy as np
+import helpers.exercises
+```
+
+## Exercises
+
+```{exercise} Derivation
+:label: small-derivation
+
+Show that clipping keeps the direction.
+```
+
+```{exercise} Implementation
+:label: small-clip
+
+Implement `clip_grad_norm(grads, max_norm)`.
+```
+
+```{code-cell} ipython3
+:tags: [hide-input]
+
+def clip_grad_norm(grads, max_norm):
+    ### BEGIN SOLUTION
+    norm = np.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return [g * scale for g in grads]
+    ### END SOLUTION
+
+
+helpers.exercises.check_clip_grad_norm(clip_grad_norm)
+```
+
+```{exercise} Implementation
+:label: small-step
+
+Implement `my_step_forward(x, h_prev, Wx, Wh, b)`.
+```
+
+```{code-cell} ipython3
+:tags: [hide-input]
+
+def my_step_forward(x, h_prev, Wx, Wh, b):
+    ### BEGIN SOLUTION
+    h = np.tanh(x @ Wx + h_prev @ Wh + b)
+    return h, (x, h_prev, Wx, Wh, b, h)
+    ### END SOLUTION
+
+
+helpers.exercises.check_rnn_step_forward(my_step_forward)
+```
+
+```{exercise} Experiment
+:label: small-experiment
+
+Time it.
+```
+'''
+
+CLIP_RIGHT = """\
+    norm = np.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return [g * min(1.0, max_norm / norm) if norm > 0 else g for g in grads]"""
+CLIP_EACH_ARRAY = "    return [g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-12)) for g in grads]"
+STEP_RIGHT = """\
+    h = np.tanh(x @ Wx + h_prev @ Wh + b)
+    return h, None"""
+STEP_NO_TANH = """\
+    h = x @ Wx + h_prev @ Wh + b
+    return h, None"""
+STEP_RAISING = "    raise ValueError('I give up')"
+STEP_LOOPING = "    while True:\n        pass"
+CELL_TIMEOUT = 8
+TIMEOUT = 30
+
+
+def submission(student, clip=CLIP_RIGHT, step=STEP_RIGHT, before=None, delete=None):
+    """The student notebook with the two answers filled in and cells added or deleted."""
+    notebook = nbformat.from_dict(json.loads(json.dumps(student)))
+    answers = iter([clip, step])
+    for cell in notebook.cells:
+        if "raise NotImplementedError()" in cell.source:
+            cell.source = cell.source.replace("    raise NotImplementedError()", next(answers))
+    if delete:
+        notebook.cells = [c for c in notebook.cells if not c.source.startswith(delete)]
+    if before:
+        notebook.cells.insert(2, nbformat.v4.new_code_cell(before))
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade one folder holding every kind of submission; return (grades by name, out dir, seconds)."""
+    root = tmp_path_factory.mktemp("grading")
+    chapter = root / "small.md"
+    chapter.write_text(CHAPTER)
+    student = student_notebook(chapter)
+    folder = root / "submissions"
+    folder.mkdir()
+    notebooks = {
+        "right": submission(student),
+        "wrong": submission(student, clip=CLIP_EACH_ARRAY, step=STEP_NO_TANH),
+        "crash": submission(student, step=STEP_RAISING, before="1 / 0"),
+        "loop": submission(student, step=STEP_LOOPING),
+        "sys_exit": submission(student, before="import sys\nsys.exit(3)"),
+        "kernel_dies": submission(student, before="import os\nos._exit(1)"),
+        "deleted": submission(student, delete="def my_step_forward"),
+        "unmodified": student,
+        "stuck": submission(student, before=(
+            "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+            "    except BaseException:\n        pass")),
+    }
+    for name, notebook in notebooks.items():
+        nbformat.write(notebook, folder / f"{name}.ipynb")
+    (folder / "malformed.ipynb").write_text('{"cells": [')
+    (folder / "not_a_notebook.ipynb").write_text('{"cells": 3}')
+    (folder / "notes.txt").write_text("not a submission")
+    out = root / "grades"
+    started = time.perf_counter()
+    grades = grade_folder(chapter, folder, out, timeout=TIMEOUT, cell_timeout=CELL_TIMEOUT,
+                          jobs=2, progress=False)
+    seconds = time.perf_counter() - started
+    print(f"graded {len(grades)} submissions in {seconds:.1f} s")
+    return {g.submission: g for g in grades}, out, seconds
+
+
+def test_the_csv_has_one_row_per_notebook_and_one_column_per_implementation_exercise(graded):
+    grades, out, _ = graded
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert list(rows[0]) == ["submission", "status", "small-clip", "small-step", "total", "seconds"]
+    assert [row["submission"] for row in rows] == sorted(grades) == sorted([
+        "right", "wrong", "crash", "loop", "sys_exit", "kernel_dies", "deleted", "unmodified", "stuck",
+        "malformed", "not_a_notebook"])
+    points = {row["submission"]: (int(row["small-clip"]), int(row["small-step"]), int(row["total"]))
+              for row in rows}
+    assert points == {
+        "right": (1, 1, 2), "wrong": (0, 0, 0), "crash": (1, 0, 1), "loop": (1, 0, 1),
+        "sys_exit": (1, 1, 2), "kernel_dies": (1, 1, 2), "deleted": (1, 0, 1), "unmodified": (0, 0, 0),
+        "stuck": (0, 0, 0), "malformed": (0, 0, 0), "not_a_notebook": (0, 0, 0)}
+    for name in grades:
+        assert (out / "feedback" / f"{name}.md").is_file()
+
+
+def test_the_right_submission_gets_the_checks_reports(graded):
+    grades, out, _ = graded
+    right = grades["right"]
+    assert right.status == "graded" and right.cell_errors == []
+    assert re.search(r"All \d+ checks passed\.", right.feedback["small-clip"])
+    text = (out / "feedback" / "right.md").read_text()
+    assert "Points: 2 of 2" in text and "## small-step: 1 point" in text
+
+
+def test_wrong_answers_get_the_checks_diagnosis(graded):
+    wrong = graded[0]["wrong"]
+    assert "✗" in wrong.feedback["small-clip"] and "checks failed" in wrong.feedback["small-clip"]
+    assert "tanh" in wrong.feedback["small-step"]
+    # The notebook's own check cells raised too, and are listed.
+    assert any("CheckFailed" in error for error in wrong.cell_errors)
+
+
+def test_a_crash_costs_only_what_it_breaks(graded):
+    crash = graded[0]["crash"]
+    assert crash.status == "graded"
+    assert "raised ValueError: I give up" in crash.feedback["small-step"]
+    assert any("ZeroDivisionError" in error and "`1 / 0`" in error for error in crash.cell_errors)
+
+
+def test_an_infinite_loop_is_interrupted_and_the_other_checks_still_count(graded):
+    loop = graded[0]["loop"]
+    assert loop.status == "graded" and loop.points["small-clip"] == 1
+    assert "interrupted" in loop.feedback["small-step"]
+    assert loop.seconds < TIMEOUT
+
+
+def test_sys_exit_is_a_cell_error_and_a_dead_kernel_reruns_without_the_cell(graded):
+    grades = graded[0]
+    assert any("SystemExit" in error for error in grades["sys_exit"].cell_errors)
+    assert grades["kernel_dies"].cell_errors == [
+        "cell 2 (`import os`): the kernel died here (exit(), quit(), os._exit or a crash); "
+        "the notebook ran again without this cell"]
+
+
+def test_a_deleted_cell_leaves_its_function_not_defined(graded):
+    deleted = graded[0]["deleted"]
+    assert "`my_step_forward` is not defined" in deleted.feedback["small-step"]
+
+
+def test_an_unmodified_student_notebook_is_told_what_to_replace(graded):
+    unmodified = graded[0]["unmodified"]
+    for label in ("small-clip", "small-step"):
+        assert "raised NotImplementedError" in unmodified.feedback[label]
+        assert "replace `raise NotImplementedError()`" in unmodified.feedback[label]
+
+
+def test_an_uninterruptible_loop_hits_the_time_limit_and_is_killed(graded):
+    stuck = graded[0]["stuck"]
+    assert stuck.status == "time limit"
+    assert TIMEOUT <= stuck.seconds < TIMEOUT + 15
+    assert "time limit of 30 s" in stuck.feedback["small-clip"]
+    survivors = subprocess.run(["pgrep", "-f", "ipykernel_launcher"], capture_output=True,
+                               text=True).stdout.split()
+    # Any kernel still alive belongs to something else (another test): none has run this long.
+    for pid in survivors:
+        elapsed = subprocess.run(["ps", "-o", "etimes=", "-p", pid], capture_output=True,
+                                 text=True).stdout.strip()
+        assert not elapsed or int(elapsed) < TIMEOUT + 5, f"kernel {pid} outlived its time limit"
+
+
+def test_files_that_are_not_notebooks_are_graded_zero(graded):
+    grades, out, _ = graded
+    for name in ("malformed", "not_a_notebook"):
+        assert grades[name].status == "not a notebook"
+        assert grades[name].feedback["small-clip"] == "Not checked: the file is not a valid notebook."
+    assert "JSON" in " ".join(grades["malformed"].cell_errors) or grades["malformed"].cell_errors
+
+
+def test_the_whole_folder_takes_about_the_time_limit_not_the_sum(graded):
+    # The stuck submission takes TIMEOUT s; the other ten run beside it (2 jobs).
+    assert graded[2] < 3 * TIMEOUT
+
+
+# --------------------------------------------------------------------------- a real chapter
+
+
+def test_the_bptt_chapter_itself_gets_full_marks_and_its_student_version_zero(tmp_path):
+    import jupytext
+
+    jupytext.write(jupytext.read(REPO / "chapters/bptt.md"), tmp_path / "reference.ipynb")
+    nbformat.write(student_notebook(REPO / "chapters/bptt.md"), tmp_path / "student.ipynb")
+    reference = grade_submission(REPO / "chapters/bptt.md", tmp_path / "reference.ipynb")
+    student = grade_submission(REPO / "chapters/bptt.md", tmp_path / "student.ipynb")
+    assert reference.points == {"bptt-step-backward": 1} and reference.cell_errors == []
+    assert student.points == {"bptt-step-backward": 0}
+    assert "raised NotImplementedError" in student.feedback["bptt-step-backward"]
+
+
+def test_the_command_line_writes_the_csv(tmp_path, capsys):
+    chapter = tmp_path / "small.md"
+    chapter.write_text(CHAPTER)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.ipynb").write_text("")
+    assert main([str(chapter), str(folder), "--out", str(tmp_path / "out"), "--timeout", "60"]) == 0
+    assert "graded 1 submissions" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert rows[0]["status"] == "not a notebook" and rows[0]["total"] == "0"
+
+
+def test_bad_arguments_are_named(tmp_path):
+    chapter = tmp_path / "small.md"
+    chapter.write_text(CHAPTER)
+    with pytest.raises(FileNotFoundError, match="folder: no folder"):
+        grade_folder(chapter, tmp_path / "missing", tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match=r"folder: no \.ipynb submissions"):
+        grade_folder(chapter, tmp_path, tmp_path / "out")
+    with pytest.raises(ValueError, match="timeout must be a positive number, got 0"):
+        grade_folder(chapter, tmp_path, tmp_path / "out", timeout=0)
+    without = tmp_path / "none.md"
+    without.write_text(HEADER + "# Nothing to grade\n")
+    with pytest.raises(ValueError, match="has no implementation exercise"):
+        grade_folder(without, tmp_path, tmp_path / "out")
+
+
+def test_the_module_runs_as_a_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "helpers.grading", "--help"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "grades.csv" in done.stdout
