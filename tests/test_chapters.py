@@ -136,7 +136,7 @@ def test_every_check_a_chapter_calls_is_tested_with_wrong_answers():
                 assert tests.count(name) >= 3, f"{name} ({chapter}) is barely tested"
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
 def test_solution_regions_are_well_formed_and_collapsed(chapter):
     for cell in jupytext.read(REPO / f"{chapter}.md").cells:
         begins = cell.source.count("### BEGIN SOLUTION")

@@ -55,7 +55,7 @@ def test_repository_url_is_named_in_one_place():
     url = book_config()["repository"]["url"]
     assert url.startswith("https://github.com/")
     # Everything else that names a GitHub repository must name this one.
-    checked = [REPO / "README.md", REPO / "preface.md", *sorted((REPO / "chapters").glob("*.md"))]
+    checked = [REPO / "README.md", REPO / "preface.md", REPO / "instructors.md", *sorted((REPO / "chapters").glob("*.md"))]
     for path in checked:
         for found in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", path.read_text()):
             assert found == url, f"{path.name} names {found}, _config.yml names {url}"
