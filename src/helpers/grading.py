@@ -161,7 +161,8 @@ def _grade_in_this_process(notebook_path, exercises, cell_timeout, workdir, resu
         nbformat.validate(submitted)
     except Exception as error:
         return {"status": "not a notebook",
-                "cell_errors": [f"{type(error).__name__}: {str(error)[:300]}"]}
+                "cell_errors": [f"not a valid Jupyter notebook ({type(error).__name__}: "
+                                f"{str(error).strip()[:300]})"]}
 
     killers = set()  # cells that killed the kernel; the notebook runs again without them
     while True:
@@ -173,15 +174,17 @@ def _grade_in_this_process(notebook_path, exercises, cell_timeout, workdir, resu
         client = NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
                                 allow_errors=True, interrupt_on_timeout=True,
                                 resources={"metadata": {"path": str(workdir)}})
-        position, finished = -1, -1
+        position, checking = -1, None
         try:
             with client.setup_kernel():
-                Path(pid_path).write_text(str(client.km.provisioner.pid))
+                kernel = client.km.provisioner.process  # a Popen: poll() is None while alive
+                Path(pid_path).write_text(str(kernel.pid))
                 for position, cell in enumerate(notebook.cells):
                     client.execute_cell(cell, position)
-                    finished = position
-                position = None
+                    if kernel.poll() is not None:  # died after its reply (exit() in some kernels)
+                        raise DeadKernelError(f"the kernel died after cell {position}")
                 for exercise in exercises:
+                    checking = exercise.label
                     grading = nbformat.v4.new_code_cell(
                         "import helpers.grading as _grading\n"
                         f"_grading.run_check({exercise.label!r}, {exercise.check!r}, globals(), "
@@ -189,17 +192,15 @@ def _grade_in_this_process(notebook_path, exercises, cell_timeout, workdir, resu
                     notebook.cells.append(grading)
                     client.execute_cell(grading, len(notebook.cells) - 1)
         except DeadKernelError:
-            # exit() ends the kernel after its cell replied, so the death shows in the
-            # next cell, which never started (no execution count): blame the one before.
-            started = position is not None and position >= 0 and (
-                notebook.cells[position].get("execution_count") is not None)
-            culprit = position if started else finished
-            if culprit < 0 or len(killers) >= _KERNEL_DEATHS_FORGIVEN:
-                errors = _cell_errors(notebook.cells[:len(kept)], kept)
-                return {"status": "graded",
-                        "cell_errors": errors + ["the kernel died and could not be restarted "
-                                                 "past the cell that killed it"]}
-            killers.add(kept[culprit])
+            errors = _cell_errors(notebook.cells[:len(kept)], kept)
+            if checking is not None:  # the submitted function ended the process
+                return {"status": "graded", "cell_errors": errors + [
+                    f"the kernel died during the check of {checking} (os._exit or a crash "
+                    "in the submitted code): that check and the ones after it were not run"]}
+            if position < 0 or len(killers) >= _KERNEL_DEATHS_FORGIVEN:
+                return {"status": "graded", "cell_errors": errors + [
+                    f"the kernel died in {len(killers) + 1} cells; the grader gave up rerunning"]}
+            killers.add(kept[position])
             continue
         errors = _cell_errors(notebook.cells[:len(kept)], kept)
         errors += [f"cell {index} (`{_first_line(submitted.cells[index])}`): the kernel died "
@@ -281,8 +282,12 @@ def grade_submission(chapter, notebook_path, *, timeout=DEFAULT_TIMEOUT,
                                         f"of {timeout} s before this check finished.")
         elif status == "not a notebook":
             feedback[exercise.label] = "Not checked: the file is not a valid notebook."
+        elif status == "graded":
+            feedback[exercise.label] = ("Not checked: the kernel died during this check or an "
+                                        "earlier one (see the cells that raised).")
         else:
-            feedback[exercise.label] = ("Not checked: the grader stopped before this check.\n"
+            feedback[exercise.label] = ("Not checked: the grader failed on this submission:\n"
+                                        + "\n".join(summary.get("cell_errors", []))
                                         + log.decode(errors="replace")[-2000:])
     return Grade(notebook_path.stem, status, points, feedback,
                  summary.get("cell_errors", []), seconds)
