@@ -213,7 +213,11 @@ def test_solutions_are_hidden_until_opened(fresh_page, name):
         solution = solutions.nth(index)
         body = solution.locator("section").first
         hidden_at_first.append(not body.is_visible())
-        solution.locator(".admonition-title").click()
+        # Click the title bar where its toggle arrow is (the right end): the middle of the
+        # title is the link "Exercise N (Kind)", which scrolls to the exercise instead.
+        title = solution.locator(".admonition-title")
+        box = title.bounding_box()
+        title.click(position={"x": box["width"] - 12, "y": box["height"] / 2})
         body.wait_for(state="visible", timeout=5000)
         shown_after_click.append(body.is_visible())
     if name in PAGES_WITH_SOLUTIONS:
