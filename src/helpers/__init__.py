@@ -37,6 +37,9 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
+- :mod:`helpers.explorers`: interactive explorers (ipywidgets) with a static
+  default view, such as the gradient flow of an RNN against an LSTM (not
+  imported here).
 - :mod:`helpers.exercises`: automatic checks for the exercises.
 - :mod:`helpers.assignments`: student versions of the chapters, solutions
   removed (``python -m helpers.assignments``; not imported here, it needs
