@@ -1,5 +1,7 @@
 """The interactive explorers (helpers.explorers): the numbers they plot, and controls that update them."""
 
+import base64
+import re
 import matplotlib
 import numpy as np
 import pytest
@@ -111,6 +113,12 @@ def test_bad_arguments_are_named(kwargs, message):
 # --------------------------------------------------------------------------- the explorer
 
 
+def shown_png(explorer):
+    """The PNG bytes of the <img> the explorer's HTML view shows."""
+    source = re.search(r'src="data:image/png;base64,([^"]+)"', explorer.view.value).group(1)
+    return base64.b64decode(source)
+
+
 def plotted(explorer):
     return {line.get_label().split(" ")[0]: line.get_ydata() for line in explorer.ax.lines}
 
@@ -124,13 +132,14 @@ def test_the_explorer_builds_without_a_display_and_plots_its_norms():
     np.testing.assert_allclose(lines["LSTM,"], explorer.norms["LSTM"])
     np.testing.assert_allclose(lines["vanilla"], memory_gradient_norms(
         "RNN", spectral_radius=1.0, nonlinearity="tanh", length=100))
-    assert bytes(explorer.image.value).startswith(b"\x89PNG"), "the figure is shown as a PNG"
+    assert shown_png(explorer).startswith(b"\x89PNG"), "the figure is shown as a PNG"
+    assert 'alt="Gradient norm against the time gap' in explorer.view.value
 
 
 def test_each_control_updates_what_it_should():
     explorer = GradientFlowExplorer()
     before = {unit: norms.copy() for unit, norms in explorer.norms.items()}
-    shown = bytes(explorer.image.value)
+    shown = shown_png(explorer)
 
     explorer.controls["nonlinearity"].value = "linear"
     assert not np.allclose(explorer.norms["RNN"], before["RNN"])
@@ -148,4 +157,5 @@ def test_each_control_updates_what_it_should():
 
     explorer.controls["length"].value = 30
     assert {len(line.get_xdata()) for line in explorer.ax.lines} == {30}
-    assert bytes(explorer.image.value) != shown, "the image shown follows the controls"
+    assert shown_png(explorer) != shown, "the image shown follows the controls"
+    assert "T = 30" in explorer.view.value

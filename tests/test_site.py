@@ -202,8 +202,8 @@ def test_widgets_render_from_saved_state(visit, name):
     assert views >= 1, f"{name} has no widget in its saved state"
     assert set(expected_labels) <= set(labels), labels
     if with_figure:
-        # The figure is an <img> the widget manager fills from the saved PNG bytes.
-        page.wait_for_function("() => [...document.querySelectorAll('.widget-image')]"
+        # The figure is an <img> inside an HTML widget, restored from the saved state.
+        page.wait_for_function("() => [...document.querySelectorAll('.widget-html img')]"
                                ".some(image => image.naturalWidth > 0)", timeout=10000)
     assert not problems["console"]
 

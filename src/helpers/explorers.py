@@ -12,6 +12,8 @@ website), ``explorer.figure`` is its matplotlib figure, redrawn whenever a
 control changes, and ``explorer.norms`` holds the plotted numbers.
 """
 
+import base64
+import html
 import io
 
 import numpy as np
@@ -131,7 +133,8 @@ class GradientFlowExplorer:
     Attributes:
         widget: the ipywidgets box to display.
         figure: the matplotlib figure, redrawn on every change.
-        image: the ipywidgets Image that shows the figure (PNG bytes in ``image.value``).
+        view: the ipywidgets HTML that shows the figure (an ``<img>`` with a PNG data URI
+            and alt text naming the settings).
         norms: ``{"RNN": array (T,), "LSTM": array (T,)}`` as plotted.
         controls: ``{"spectral_radius", "nonlinearity", "length", "forget_bias"}`` widgets.
     """
@@ -156,12 +159,12 @@ class GradientFlowExplorer:
         # Not a pyplot figure: a notebook shows it only where asked (the static view).
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
-        # The figure is shown as a PNG in an Image widget: its bytes are part of the
-        # widget's state, so the website shows the default view with no kernel.
-        self.image = widgets.Image(format="png")
+        # The figure is an <img> (PNG data URI, with alt text) in an HTML widget: it is
+        # part of the widget's state, so the website shows the default view with no kernel.
+        self.view = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())[:2]),
                                     widgets.HBox(list(self.controls.values())[2:]),
-                                    self.image])
+                                    self.view])
         for control in self.controls.values():
             control.observe(self.update, names="value")
         self.norms = {}
@@ -196,4 +199,10 @@ class GradientFlowExplorer:
         self.figure.tight_layout()
         png = io.BytesIO()
         self.figure.savefig(png, format="png", dpi=90)
-        self.image.value = png.getvalue()
+        alt = (f"Gradient norm against the time gap, log scale, for a vanilla RNN "
+               f"({settings['nonlinearity']}) and an LSTM: spectral radius "
+               f"{settings['spectral_radius']:.2f}, T = {settings['length']}, "
+               f"LSTM forget bias {settings['forget_bias']:.1f}")
+        self.view.value = (f'<img src="data:image/png;base64,'
+                           f'{base64.b64encode(png.getvalue()).decode()}" alt="{html.escape(alt)}" '
+                           'style="max-width: 100%">')
