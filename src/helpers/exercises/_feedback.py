@@ -225,6 +225,43 @@ def _call_safely(report, fn, label, args, watch=None, error_hint=_matmul_hint):
     return value
 
 
+def _in_place_hint(message):
+    if "in-place operation" in message:
+        return ("an input was written into (`+=`, `[...] =`, or a method ending in `_` such as "
+                "masked_fill_): compute new tensors instead, the caller still needs its inputs")
+    return None
+
+
+def _call_safely_with_tensors(report, fn, label, given, originals, error_hint=None,
+                              in_place_hint=None):
+    """:func:`_call_safely` for torch tensors: ``given`` holds copies of ``originals``.
+
+    The reference never sees what the student's code did to the copies. An
+    exception or a changed input becomes a failed test; returns the student's
+    value, or ``_FAILED``.
+    """
+    import torch
+
+    try:
+        value = fn(*given.values())
+    except Exception as error:
+        def hint(message):
+            return _in_place_hint(message) or (error_hint(message) if error_hint else None)
+        _report_exception(report, label, error, hint)
+        return _FAILED
+    changed = [name for name, tensor in given.items()
+               if not (tensor.shape == originals[name].shape
+                       and torch.equal(tensor.detach().cpu(), originals[name].detach().cpu()))]
+    if changed:
+        report.fail(f"{label} modified its input {', '.join(changed)} in place",
+                    hint=in_place_hint or "compute new tensors (`s = s.masked_fill(mask, v)`, not "
+                    "`s.masked_fill_(mask, v)` or `s[...] = v` on an input); the caller still "
+                    "needs its inputs after the call")
+    else:
+        report.ok(f"{label} runs and leaves its inputs unchanged")
+    return value
+
+
 def _unpack(report, value, label, names):
     """One test: ``value`` is a tuple (or list) of ``len(names)`` items. Returns them or None."""
     wanted = f"({', '.join(names)})"

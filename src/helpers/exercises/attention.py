@@ -40,6 +40,8 @@ import torch.nn.functional as F
 
 from helpers.attention import masked_softmax as _reference_masked_softmax
 from helpers.exercises._feedback import (
+    _FAILED,
+    _call_safely_with_tensors,
     _describe,
     _label,
     _report_exception,
@@ -56,45 +58,6 @@ _WEIGHT_TOLERANCE = 1e-12
 _VARIANT_TOLERANCE = 1e-9
 # exp(x) overflows float64 to inf for x above log(float64 max), about 709.78.
 _EXP_OVERFLOW = math.log(torch.finfo(torch.float64).max)
-
-_FAILED = object()  # what _call returns when the student's function raised
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def _in_place_hint(message):
-    if "in-place operation" in message:
-        return ("an input was written into (`+=`, `[...] =`, or a method ending in `_` such as "
-                "masked_fill_): compute new tensors instead, the caller still needs its inputs")
-    return None
-
-
-def _call(report, fn, label, given, originals, error_hint=None, in_place_hint=None):
-    """Call ``fn(*given.values())``; an exception or a changed input becomes a failed test.
-
-    ``given`` holds copies of ``originals``, so the reference never sees what
-    the student's code did to them. Returns the student's value, or ``_FAILED``.
-    """
-    try:
-        value = fn(*given.values())
-    except Exception as error:
-        def hint(message):
-            return _in_place_hint(message) or (error_hint(message) if error_hint else None)
-        _report_exception(report, label, error, hint)
-        return _FAILED
-    changed = [name for name, tensor in given.items()
-               if not (tensor.shape == originals[name].shape
-                       and torch.equal(tensor.detach(), originals[name].detach()))]
-    if changed:
-        report.fail(f"{label} modified its input {', '.join(changed)} in place",
-                    hint=in_place_hint or "compute new tensors (`s = s.masked_fill(mask, v)`, not "
-                    "`s.masked_fill_(mask, v)` or `s[...] = v` on an input); the caller still "
-                    "needs its inputs after the call")
-    else:
-        report.ok(f"{label} runs and leaves its inputs unchanged")
-    return value
-
 
 def _tensor_problem(name, value, shape, symbols, shape_hint=None):
     """(problem, hint) if ``value`` is not a float64 tensor of ``shape``, else (None, None)."""
@@ -353,7 +316,7 @@ def check_masked_sequence_loss(fn):
         mask = _length_mask(lengths, T)
         given = dict(logits=logits.clone().requires_grad_(True), targets=targets.clone(),
                      lengths=lengths.clone())
-        value = _call(report, fn, label, given, dict(logits=logits, targets=targets,
+        value = _call_safely_with_tensors(report, fn, label, given, dict(logits=logits, targets=targets,
                                                      lengths=lengths),
                       error_hint=_loss_error_hint,
                       in_place_hint="compute new tensors (`t = torch.where(mask, targets, -100)`, "
@@ -498,7 +461,7 @@ def check_masked_softmax(fn):
         N = len(valid_lens_)
         originals = dict(scores=scores, valid_lens=valid_lens)
         given = {name: tensor.clone() for name, tensor in originals.items()}
-        value = _call(report, fn, label, given, originals, error_hint=_softmax_error_hint)
+        value = _call_safely_with_tensors(report, fn, label, given, originals, error_hint=_softmax_error_hint)
         if value is _FAILED:
             continue
         problem, hint = _tensor_problem("weights", value, (N, Q, K), "N, Q, K")
@@ -685,7 +648,7 @@ def check_causal_self_attention(fn):
         report.start_case(title)
         inputs, noise = _attention_inputs(seed, N, T, D)
         given = {name: tensor.clone() for name, tensor in inputs.items()}
-        value = _call(report, fn, label, given, inputs, error_hint=_attention_error_hint)
+        value = _call_safely_with_tensors(report, fn, label, given, inputs, error_hint=_attention_error_hint)
         if value is _FAILED:
             continue
         problem, hint = _tensor_problem(

@@ -19,6 +19,8 @@ reproduces it is named.
 import torch
 
 from helpers.exercises._feedback import (
+    _FAILED,
+    _call_safely_with_tensors,
     _describe,
     _label,
     _report_exception,
@@ -278,21 +280,14 @@ def check_rnn_from_goodfellow(fn):
     for seed, D, H, title in _CASES:
         report.start_case(title)
         U, W, b, x = _inputs(seed, D, H)
-        given = dict(U=U.clone(), W=W.clone(), b=b.clone())
-        try:
-            value = fn(*given.values())
-        except Exception as error:
-            _report_exception(report, label, error, _error_hint(D, H))
+        originals = dict(U=U, W=W, b=b)
+        given = {name: tensor.clone() for name, tensor in originals.items()}
+        value = _call_safely_with_tensors(
+            report, fn, label, given, originals, error_hint=_error_hint(D, H),
+            in_place_hint="copy the values into the parameters (parameter.copy_(U)) and leave "
+                          "U, W and b as they are; the caller still needs them")
+        if value is _FAILED:
             continue
-        changed = [name for name, original in dict(U=U, W=W, b=b).items()
-                   if not (given[name].shape == original.shape
-                           and torch.equal(given[name].detach().cpu(), original))]
-        if changed:
-            report.fail(f"{label} modified its input {', '.join(changed)} in place",
-                        hint="copy the values into the parameters (parameter.copy_(U)) and leave "
-                        "U, W and b as they are; the caller still needs them")
-        else:
-            report.ok(f"{label} runs and leaves U, W and b unchanged")
         if not _check_type(report, label, value) or not _check_structure(report, value, D, H):
             report.note("the outputs are not checked until the module is a float64 torch.nn.RNN "
                         "of the right sizes")
