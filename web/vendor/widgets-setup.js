@@ -2,13 +2,16 @@
 // widgets (see nb_ipywidgets_js in _config.yml). Two adjustments let the
 // embed script, built for the notebook, work on this offline site.
 
-// 1. The embed script is an AMD module named
-//    "@jupyter-widgets/html-manager/dist/libembed-amd" and loads its icon fonts
-//    from the folder that name maps to. Without this mapping require.js resolves
-//    it against the page's own folder, where the fonts are not.
+// 1. The embed script defines AMD modules named "@jupyter-widgets/..." (the
+//    html manager in ".../html-manager/dist/libembed-amd", the controls, the
+//    base widgets), and each loads its icon fonts (the Play widget's buttons,
+//    for one) from the folder its name maps to. Without these mappings
+//    require.js resolves the names against the page's own folder, where the
+//    fonts are not.
 var require = {
   paths: {
     "@jupyter-widgets/html-manager/dist": new URL("html-manager", document.currentScript.src).href,
+    "@jupyter-widgets": new URL("html-manager", document.currentScript.src).href,
   },
 };
 
