@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from helpers.tasks import (
     BLANK,
+    BRACKET_SYMBOLS,
+    bracket_depth,
     adding_problem,
     copy_task,
     copy_task_baseline,
@@ -366,3 +368,41 @@ def test_loader_rejects_bad_arguments(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# --------------------------------------------------------------------------- bracket depth
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, length=st.integers(1, 60), max_depth=st.integers(1, 5))
+def test_bracket_depth_counts_the_open_brackets(seed, length, max_depth):
+    x, y = bracket_depth(20, length, max_depth=max_depth, seed=seed)
+    assert x.shape == y.shape == (20, length) and x.dtype == y.dtype == torch.long
+    assert 0 <= x.min() and x.max() < len(BRACKET_SYMBOLS)
+    for ids, depths in zip(x.tolist(), y.tolist()):
+        text = "".join(BRACKET_SYMBOLS[k] for k in ids)
+        counted = np.cumsum([{"(": 1, ")": -1}.get(character, 0) for character in text])
+        assert depths == counted.tolist(), text
+        assert 0 <= min(depths) and max(depths) <= max_depth
+
+
+def test_bracket_depth_is_reproducible_and_reaches_every_depth():
+    x, y = bracket_depth(500, 40, seed=1)
+    x_again, y_again = bracket_depth(500, 40, seed=1)
+    assert torch.equal(x, x_again) and torch.equal(y, y_again)
+    assert not torch.equal(x, bracket_depth(500, 40, seed=2)[0])
+    assert set(y.flatten().tolist()) == {0, 1, 2, 3, 4}
+    assert set(x.flatten().tolist()) == {0, 1, 2, 3}, "both brackets and both letters occur"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(num_sequences=0, length=5), ValueError, "num_sequences"),
+    (dict(num_sequences=2, length=0), ValueError, "length"),
+    (dict(num_sequences=2, length=5, max_depth=0), ValueError, "max_depth"),
+    (dict(num_sequences=2, length=5, seed=-1), ValueError, "seed must be an int"),
+    (dict(num_sequences=2, length=5, seed=1.5), TypeError, "seed must be an int"),
+])
+def test_bad_bracket_depth_arguments_are_named(kwargs, error, message):
+    kwargs.setdefault("seed", 0)
+    with pytest.raises(error, match=message):
+        bracket_depth(**kwargs)

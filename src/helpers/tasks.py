@@ -1,4 +1,4 @@
-"""Synthetic long-range tasks: the adding problem and the copy task.
+"""Synthetic tasks: the adding problem, the copy task and bracket depth.
 
 Both tasks have an answer that depends on inputs many steps in the past, with
 nothing in between to help, so they measure how far back a recurrent network
@@ -26,6 +26,8 @@ __all__ = [
     "copy_task",
     "copy_task_vocab_size",
     "copy_task_baseline",
+    "BRACKET_SYMBOLS",
+    "bracket_depth",
     "BLANK",
     "SPLITS",
     "task_splits",
@@ -191,6 +193,49 @@ def copy_task_baseline(delay, copy_length=10, num_symbols=8):
     copy_length = check_positive_int("copy_length", copy_length)
     num_symbols = check_positive_int("num_symbols", num_symbols)
     return copy_length * math.log(num_symbols) / (copy_length + delay + copy_length)
+
+
+#: The characters of :func:`bracket_depth`'s strings: id ``k`` is ``BRACKET_SYMBOLS[k]``.
+BRACKET_SYMBOLS = "()ab"
+
+
+def bracket_depth(num_sequences, length, *, max_depth=4, seed):
+    """Strings of brackets and letters, labelled with the nesting depth after each character.
+
+    Each string is a random walk: at every step, with probability 1/4 each, an
+    opening bracket ``(`` (if the depth is below ``max_depth``) or a closing
+    bracket ``)`` (if it is above 0), and otherwise one of the letters ``a``,
+    ``b``. The target at a step is the number of brackets open after its
+    character, so a network must count: every ``(`` adds one, every ``)``
+    takes one away, and the letters in between change nothing, however many
+    there are.
+
+    Args:
+        num_sequences: number of strings ``N`` (int >= 1).
+        length: characters per string ``T`` (int >= 1).
+        max_depth: the deepest nesting (int >= 1).
+        seed: int in ``[0, 2**64 - 1]``; the same seed gives the same data.
+
+    Returns:
+        ``(x, y)``: long tensors (N, T): ``x`` the character ids into
+        :data:`BRACKET_SYMBOLS`, ``y`` the depth after each character, 0 .. max_depth.
+    """
+    num_sequences = check_positive_int("num_sequences", num_sequences)
+    length = check_positive_int("length", length)
+    max_depth = check_positive_int("max_depth", max_depth)
+    generator = _generator(seed)
+    draws = torch.rand(num_sequences, length, generator=generator)
+    letters = torch.randint(2, 4, (num_sequences, length), generator=generator)
+    x = torch.empty(num_sequences, length, dtype=torch.long)
+    y = torch.empty(num_sequences, length, dtype=torch.long)
+    depth = torch.zeros(num_sequences, dtype=torch.long)
+    for t in range(length):
+        opens = (draws[:, t] < 0.25) & (depth < max_depth)
+        closes = (draws[:, t] >= 0.25) & (draws[:, t] < 0.5) & (depth > 0)
+        x[:, t] = torch.where(opens, 0, torch.where(closes, 1, letters[:, t]))
+        depth = depth + opens.long() - closes.long()
+        y[:, t] = depth
+    return x, y
 
 
 def _split_sizes(sizes):

@@ -1,24 +1,17 @@
-"""Interactive explorers (ipywidgets) for the chapters, each with a static default view.
+"""The gradient-flow explorer: how far back the gradient of a vanilla RNN and an LSTM reaches.
 
 :class:`GradientFlowExplorer`: sliders for the spectral radius of the
-recurrent matrix, the vanilla RNN's nonlinearity and the sequence length; a
-plot of how much the last state depends on each earlier memory (the gradient
-norm against the time gap) for a vanilla RNN and an LSTM with the same
-recurrent weights' scale. The numbers come from :func:`memory_gradient_norms`.
-
-An explorer builds without a display: ``explorer.widget`` is what a notebook
-shows (live in Jupyter, Colab and Binder; from its saved state on the
-website), ``explorer.figure`` is its matplotlib figure, redrawn whenever a
-control changes, and ``explorer.norms`` holds the plotted numbers.
+recurrent matrix, the vanilla RNN's nonlinearity, the sequence length and the
+LSTM's forget bias; a plot of how much the last state depends on each earlier
+memory (the gradient norm against the time gap) for a vanilla RNN and an LSTM
+with the same recurrent weights' scale. The numbers come from
+:func:`memory_gradient_norms`.
 """
-
-import base64
-import html
-import io
 
 import numpy as np
 import torch
 
+from helpers.explorers._view import Explorer
 from helpers.validation import check_choice
 
 __all__ = ["NONLINEARITIES", "random_recurrent_layer", "memory_gradient_norms",
@@ -127,14 +120,11 @@ def memory_gradient_norms(unit, *, spectral_radius, nonlinearity="tanh", length=
     return np.array(norms[::-1])
 
 
-class GradientFlowExplorer:
+class GradientFlowExplorer(Explorer):
     """Sliders for the spectral radius, the RNN's nonlinearity, the length and the LSTM's forget bias.
 
-    Attributes:
-        widget: the ipywidgets box to display.
-        figure: the matplotlib figure, redrawn on every change.
-        view: the ipywidgets HTML that shows the figure (an ``<img>`` with a PNG data URI
-            and alt text naming the settings).
+    Attributes (besides :class:`~helpers.explorers._view.Explorer`'s):
+        ax: the figure's axes: one line per unit, the gradient norm against the gap.
         norms: ``{"RNN": array (T,), "LSTM": array (T,)}`` as plotted.
         controls: ``{"spectral_radius", "nonlinearity", "length", "forget_bias"}`` widgets.
     """
@@ -143,38 +133,27 @@ class GradientFlowExplorer:
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
+        wide = {"description_width": "initial"}
         self.controls = {
             "spectral_radius": widgets.FloatSlider(
                 value=spectral_radius, min=0.5, max=1.5, step=0.05,
-                description="spectral radius", style={"description_width": "initial"}),
+                description="spectral radius", style=wide),
             "nonlinearity": widgets.Dropdown(
                 options=NONLINEARITIES, value=nonlinearity, description="RNN nonlinearity",
-                style={"description_width": "initial"}),
+                style=wide),
             "length": widgets.IntSlider(value=length, min=10, max=200, step=10,
                                         description="length T"),
             "forget_bias": widgets.FloatSlider(
                 value=forget_bias, min=0.0, max=5.0, step=0.5,
-                description="LSTM forget bias", style={"description_width": "initial"}),
+                description="LSTM forget bias", style=wide),
         }
-        # Not a pyplot figure: a notebook shows it only where asked (the static view).
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
-        # The figure is an <img> (PNG data URI, with alt text) in an HTML widget: it is
-        # part of the widget's state, so the website shows the default view with no kernel.
-        self.view = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())[:2]),
-                                    widgets.HBox(list(self.controls.values())[2:]),
-                                    self.view])
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
         self.norms = {}
-        self.update()
+        controls = list(self.controls.values())
+        self._build([controls[:2], controls[2:]])
 
-    def settings(self):
-        """The controls' current values, as keyword arguments of :func:`memory_gradient_norms`."""
-        return {name: control.value for name, control in self.controls.items()}
-
-    def update(self, change=None):
+    def draw(self):
         """Recompute the norms from the controls and redraw the figure."""
         settings = self.settings()
         common = dict(spectral_radius=settings["spectral_radius"], length=settings["length"])
@@ -197,12 +176,11 @@ class GradientFlowExplorer:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower left")
         self.figure.tight_layout()
-        png = io.BytesIO()
-        self.figure.savefig(png, format="png", dpi=90)
         alt = (f"Gradient norm against the time gap, log scale, for a vanilla RNN "
                f"({settings['nonlinearity']}) and an LSTM: spectral radius "
                f"{settings['spectral_radius']:.2f}, T = {settings['length']}, "
                f"LSTM forget bias {settings['forget_bias']:.1f}")
-        self.view.value = (f'<img src="data:image/png;base64,'
-                           f'{base64.b64encode(png.getvalue()).decode()}" alt="{html.escape(alt)}" '
-                           'style="max-width: 100%">')
+        longest = settings["length"] - 1
+        caption = (f"Gradient norm {longest} steps back: vanilla RNN "
+                   f"{self.norms['RNN'][longest]:.1e}, LSTM {self.norms['LSTM'][longest]:.1e}")
+        return alt, caption
