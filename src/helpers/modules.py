@@ -85,6 +85,19 @@ def _linear(x, weight, bias):
     return out if bias is None else out + bias
 
 
+def _plus_recurrent(x_projected, h_prev, weight_hh, bias_hh):
+    """``x_projected + h_prev W_hh^T + b_hh``: the sum every recurrent update starts from.
+
+    On batched (2-d) inputs the product and the sum are one fused call,
+    ``addmm``: one kernel and one autograd node instead of two, at every step.
+    """
+    if bias_hh is not None:
+        x_projected = x_projected + bias_hh
+    if x_projected.dim() == 2:
+        return torch.addmm(x_projected, h_prev, weight_hh.T)
+    return x_projected + h_prev @ weight_hh.T
+
+
 def rnn_update(x_projected, h_prev, weight_hh, bias_hh, nonlinearity="tanh"):
     """One step of the Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
@@ -100,7 +113,7 @@ def rnn_update(x_projected, h_prev, weight_hh, bias_hh, nonlinearity="tanh"):
     Returns:
         the new hidden state :math:`h_t`, of shape `(N, H)`.
     """
-    return _ACTIVATIONS[nonlinearity](x_projected + _linear(h_prev, weight_hh, bias_hh))
+    return _ACTIVATIONS[nonlinearity](_plus_recurrent(x_projected, h_prev, weight_hh, bias_hh))
 
 
 def _uniform_init(module):
@@ -336,6 +349,9 @@ class RNNBase(nn.Module):
     value; both handle a single tensor here, and LSTM overrides them.
     """
 
+    # Whether b_hh only adds to the step's sum, so it can join b_ih (see _run_direction).
+    _folds_hidden_bias = False
+
     def __init__(
         self,
         input_size,
@@ -476,6 +492,10 @@ class RNNBase(nn.Module):
         """
         # x_t W_ih^T + b_ih does not depend on the previous state, so all T steps
         # are one large matrix product here instead of T small ones in the loop.
+        if self._folds_hidden_bias and bias_hh is not None:
+            # b_hh is added at every step just like b_ih (RNN, LSTM; not the GRU, whose
+            # b_hn sits inside r * (...)): add the two once, here, instead of T times.
+            bias_ih, bias_hh = bias_ih + bias_hh, None
         # unbind, not x_projected[t] in the loop: the backward of each x_projected[t]
         # writes its gradient into a zero tensor as large as the whole sequence,
         # which costs O(T^2); unbind's backward stacks the T gradients once.
@@ -661,6 +681,8 @@ class RNN(RNNBase):
         >>> output, hn = rnn(input, h0)
     """
 
+    _folds_hidden_bias = True
+
     def __init__(
         self,
         input_size,
@@ -718,7 +740,7 @@ def lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh):
     Returns:
         the pair ``(h_t, c_t)``, each of shape `(N, H)`.
     """
-    gates = x_projected + _linear(h_prev, weight_hh, bias_hh)
+    gates = _plus_recurrent(x_projected, h_prev, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
@@ -966,6 +988,8 @@ class LSTM(RNNBase):
         >>> c0 = torch.randn(2, 3, 20)
         >>> output, (hn, cn) = lstm(input, (h0, c0))
     """
+
+    _folds_hidden_bias = True
 
     def __init__(
         self,
