@@ -1,5 +1,6 @@
 """helpers.text: vocabularies, padded batches, masks, splits and loaders."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from helpers import modules
 from helpers.text import (
     IGNORE_INDEX,
     SPECIALS,
+    LengthBatchSampler,
     PaddedBatch,
     SequenceDataset,
     Vocab,
@@ -248,3 +250,52 @@ def test_datasets_and_loaders_reject_malformed_input_clearly(call, error, words)
 def test_sequence_loss_checks_shapes():
     with pytest.raises(ValueError, match=r"\(N, T, V\)"):
         sequence_loss(torch.zeros(2, 3, 4), torch.zeros(2, 4, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- batches by length
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=60), st.integers(1, 9),
+       st.integers(0, 2**32))
+def test_length_batches_each_epoch_cover_every_index_once_with_sorted_runs(lengths, size, seed):
+    sampler = LengthBatchSampler(lengths, size, seed=seed)
+    for _ in range(2):  # two epochs
+        batches = list(sampler)
+        assert len(batches) == len(sampler) == -(-len(lengths) // size)
+        assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+        assert all(1 <= len(batch) <= size for batch in batches)
+        # the batches are consecutive runs of the indices sorted by length
+        spans = sorted((min(lengths[i] for i in b), max(lengths[i] for i in b)) for b in batches)
+        assert all(high <= next_low for (_, high), (next_low, _) in zip(spans, spans[1:]))
+
+
+def test_length_batches_change_from_epoch_to_epoch_and_repeat_with_the_seed():
+    lengths = [3] * 40 + [7] * 40
+    sampler = LengthBatchSampler(lengths, 8, seed=0)
+    first, second = list(sampler), list(sampler)
+    assert first != second, "a new grouping and order every epoch"
+    assert list(LengthBatchSampler(lengths, 8, seed=0)) == first
+
+
+def test_a_loader_by_length_pads_less_and_sees_every_example():
+    rng = np.random.default_rng(0)
+    inputs = [list(range(1, n + 1)) for n in rng.integers(1, 30, size=200)]
+    dataset = SequenceDataset(inputs, [[0] * len(x) for x in inputs])
+    padded = {}
+    for by_length in (False, True):
+        loader = make_sequence_loader(dataset, pad_id=0, batch_size=16, shuffle=True, seed=1,
+                                      by_length=by_length)
+        batches = list(loader)
+        assert sum(len(batch.lengths) for batch, _ in batches) == 200
+        padded[by_length] = sum(batch.tokens.numel() for batch, _ in batches)
+    real = sum(len(x) for x in inputs)
+    assert padded[True] < real * 1.1 < padded[False]
+
+
+def test_by_length_needs_shuffling():
+    dataset = SequenceDataset([[1, 2], [3]], [[0, 0], [0]])
+    with pytest.raises(ValueError, match="by_length=True batches for training; it needs shuffle"):
+        make_sequence_loader(dataset, pad_id=0, batch_size=2, shuffle=False, by_length=True)
+    with pytest.raises(ValueError, match="by_length must be one of"):
+        make_sequence_loader(dataset, pad_id=0, batch_size=2, shuffle=True, seed=0, by_length=1)

@@ -117,10 +117,12 @@ class BidirectionalRNN(nn.Module):
         if not isinstance(x, torch.Tensor) or x.dim() != 3:
             raise ValueError(f"x must be a tensor of shape (N, T, D), got {_describe(x)}")
         N, T, _ = x.shape
-        if lengths is None:
+        if lengths is not None:
+            check_lengths("lengths", lengths, N, T)
+        if lengths is None or bool((lengths == T).all()):
+            # No padding (a batch of equal lengths, as bucketing makes): nothing to pack.
             outputs, state = self.rnn(x)
         else:
-            check_lengths("lengths", lengths, N, T)
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             packed_outputs, state = self.rnn(packed)
             outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=T)

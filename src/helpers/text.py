@@ -10,9 +10,12 @@ small enough to read next to the chapters on real data:
   tokens ``<pad>``, ``<unk>``, ``<bos>`` and ``<eos>``;
 - :func:`pad_sequences`, :func:`length_mask` and :class:`PaddedBatch` turn a
   list of id sequences into ``(N, T)`` ids, lengths ``(N,)`` and a mask ``(N, T)``;
+- :func:`length_batches` groups sequences of similar lengths into batches, and
+  :func:`padded_steps` counts the steps a set of batches computes, padding included;
 - :func:`split_items` makes fixed, disjoint train/validation/test splits by seed;
 - :class:`SequenceDataset` and :func:`make_sequence_loader` feed variable-length
-  examples to :func:`helpers.training.train` through a ``torch.utils.data.DataLoader``;
+  examples to :func:`helpers.training.train` through a ``torch.utils.data.DataLoader``,
+  optionally in batches of similar length (:class:`LengthBatchSampler`);
 - :func:`sequence_loss` is the loss of per-step predictions over the real steps only.
 """
 
@@ -39,8 +42,11 @@ __all__ = [
     "pad_sequences",
     "length_mask",
     "PaddedBatch",
+    "length_batches",
+    "padded_steps",
     "split_items",
     "SequenceDataset",
+    "LengthBatchSampler",
     "make_sequence_loader",
     "sequence_loss",
 ]
@@ -227,6 +233,53 @@ def length_mask(lengths, max_length=None):
     return steps[None, :] < lengths[:, None]
 
 
+def _check_length_list(lengths):
+    if isinstance(lengths, torch.Tensor | np.ndarray):
+        lengths = lengths.tolist()
+    if not isinstance(lengths, Sequence) or isinstance(lengths, str) or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+            for n in lengths):
+        raise ValueError(f"lengths must be a list of ints >= 1, got {_describe(lengths)}")
+    return [int(n) for n in lengths]
+
+
+def length_batches(lengths, batch_size):
+    """Batches of indices, each of sequences of similar length: sort by length, then cut.
+
+    A padded batch computes ``len(batch) * max(length)`` steps, however short
+    its other sequences are. Sorting the sequences by length (stable: equal
+    lengths keep their order) and cutting the sorted list into consecutive
+    batches puts long sequences with long ones, so little of each batch is
+    padding: when ``batch_size`` divides N, no other way of cutting into
+    batches of ``batch_size`` pads less. Training usually shuffles the order of
+    the batches.
+
+    Args:
+        lengths: the N sequence lengths (list, array or 1-d tensor of ints >= 1).
+        batch_size: the most sequences per batch (int >= 1).
+
+    Returns:
+        list of ``ceil(N / batch_size)`` lists of indices into ``lengths``,
+        shortest sequences first (the last batch is smaller when
+        ``batch_size`` does not divide N); every index appears once.
+    """
+    lengths = _check_length_list(lengths)
+    batch_size = check_positive_int("batch_size", batch_size)
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def padded_steps(lengths, batches):
+    """How many steps the padded ``batches`` compute: the sum of ``len(batch) * max(length)``.
+
+    Args:
+        lengths: the sequence lengths (list, array or 1-d tensor of ints >= 1).
+        batches: lists of indices into ``lengths``.
+    """
+    lengths = _check_length_list(lengths)
+    return sum(len(batch) * max(lengths[i] for i in batch) for batch in batches if len(batch))
+
+
 @dataclass
 class PaddedBatch:
     """A batch of variable-length id sequences: ``tokens`` ``(N, T)`` and ``lengths`` ``(N,)``.
@@ -389,7 +442,39 @@ def _shuffle_generator(shuffle, seed):
     return torch.Generator().manual_seed(int(seed))
 
 
-def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
+class LengthBatchSampler(torch.utils.data.Sampler):
+    """Batches of indices of similar length, drawn anew every epoch (bucketing).
+
+    Each epoch shuffles the indices, sorts them by length (stable, so that
+    sequences of equal length are grouped differently every epoch), cuts the
+    sorted list into batches of ``batch_size`` and shuffles the order of the
+    batches: every batch holds sequences of about one length, so it carries
+    little padding, and training still sees the batches in a random order.
+
+    Args:
+        lengths: the N sequence lengths (list, array or 1-d tensor of ints >= 1).
+        batch_size: the most sequences per batch (int >= 1).
+        seed: int >= 0; the same seed gives the same batches, epoch after epoch.
+    """
+
+    def __init__(self, lengths, batch_size, *, seed):
+        self.lengths = torch.tensor(_check_length_list(lengths))
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.generator = _shuffle_generator(True, seed)
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        shuffled = torch.randperm(len(self.lengths), generator=self.generator)
+        by_length = shuffled[torch.sort(self.lengths[shuffled], stable=True).indices].tolist()
+        batches = [by_length[start:start + self.batch_size]
+                   for start in range(0, len(by_length), self.batch_size)]
+        for index in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[index]
+
+
+def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None, by_length=False):
     """A ``DataLoader`` of ``(PaddedBatch, targets)`` pairs over a :class:`SequenceDataset`.
 
     Inputs are padded with ``pad_id``; per-step targets are padded with
@@ -404,6 +489,8 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
         batch_size: examples per batch (int >= 1).
         shuffle: ``True`` for training, ``False`` to keep the stored order.
         seed: int >= 0, required when ``shuffle`` is True.
+        by_length: with ``shuffle``, batches of similar length
+            (:class:`LengthBatchSampler`), which pad less and so train faster.
     """
     if not isinstance(dataset, SequenceDataset):
         raise TypeError(
@@ -412,6 +499,9 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
     if isinstance(pad_id, bool) or not isinstance(pad_id, numbers.Integral):
         raise TypeError(f"pad_id must be an int, got {_describe(pad_id)}")
     batch_size = check_positive_int("batch_size", batch_size)
+    check_choice("by_length", by_length, (True, False))
+    if by_length and not shuffle:
+        raise ValueError("by_length=True batches for training; it needs shuffle=True")
     generator = _shuffle_generator(shuffle, seed)
 
     def collate(examples):
@@ -423,6 +513,9 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None):
             targets = torch.stack(list(targets))
         return PaddedBatch(tokens, lengths), targets
 
+    if by_length:
+        sampler = LengthBatchSampler([len(x) for x in dataset.inputs], batch_size, seed=seed)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       collate_fn=collate)
 
