@@ -42,8 +42,9 @@ parameter counts of ``torch.nn``'s recurrent layers) in
 et al.'s ``U``, ``W``, ``b`` loaded into ``torch.nn.RNN``) in
 :mod:`helpers.exercises.notation`, those of attention (a loss masked to the
 real tokens, the masked softmax, causal self-attention) in
-:mod:`helpers.exercises.attention`, and the report and feedback machinery they
-share in ``helpers.exercises._feedback``.
+:mod:`helpers.exercises.attention`, the one of the chapter on speed (batches of
+sequences of similar length) in :mod:`helpers.exercises.speed`, and the report
+and feedback machinery they share in ``helpers.exercises._feedback``.
 """
 
 from helpers.exercises._feedback import CheckFailed, CheckResult
@@ -64,6 +65,7 @@ from helpers.exercises.language_model import check_perplexity
 from helpers.exercises.notation import check_rnn_from_goodfellow
 from helpers.exercises.sequence_classification import check_final_states
 from helpers.exercises.sequence_labelling import check_token_scores
+from helpers.exercises.speed import check_length_batches
 from helpers.exercises.rnn import (
     check_clip_grad_norm,
     check_rnn_backward,
@@ -95,4 +97,5 @@ __all__ = [
     "check_masked_sequence_loss",
     "check_masked_softmax",
     "check_causal_self_attention",
+    "check_length_batches",
 ]
