@@ -1,7 +1,7 @@
 # Two commands, from a fresh clone:
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
-#   make bench  measure (chapter execution times; see benchmarks/)
+#   make bench  measure: recurrent layers vs torch.nn, every chapter, the book build (benchmarks/)
 #   make compare-units  rerun the unit comparison the chapter loads (about 30 min)
 #   make assignments    student notebooks of every chapter in _build/assignments
 #   make grade CHAPTER=chapters/bptt.md SUBMISSIONS=folder/   grades into grades/
@@ -22,9 +22,11 @@ book: install web-assets
 test: install web-assets wheelhouse
 	$(PY) -m pytest
 
-# Measurements, not tests: how long each chapter takes to execute (benchmarks/results/).
-bench: install
-	$(PY) benchmarks/chapter_times.py
+# Measurements, not tests (about 25 minutes): the from-scratch layers against torch.nn,
+# the numpy reference against autograd, every chapter, the fresh book build, against
+# their budgets; writes benchmarks/results/benchmarks.md and .json.
+bench: install web-assets
+	$(PY) benchmarks/run_all.py
 
 # The experiment behind the chapter "Comparing the units": RNN, LSTM and GRU on the
 # adding and copy tasks, 3 seeds each; writes src/helpers/results/compare_units.json.
