@@ -515,9 +515,10 @@ class RNNBase(nn.Module):
         """One time step of one layer in one direction; subclasses implement it.
 
         ``x_projected`` is ``x_t W_ih^T + b_ih``, of shape (N, num_chunks * H);
-        ``state`` is the tuple of the previous step. The first element of the
-        returned tuple is the hidden state h_t, which is also the layer's output
-        at step t.
+        in a unit that folds its hidden bias (``_folds_hidden_bias``: RNN and
+        LSTM) it holds ``+ b_hh`` too, and ``bias_hh`` is None. ``state`` is
+        the tuple of the previous step. The first element of the returned tuple
+        is the hidden state h_t, which is also the layer's output at step t.
         """
         raise NotImplementedError
 
