@@ -4,8 +4,9 @@
 
 Runs each MyST notebook top to bottom in a fresh kernel (as the book build
 does, from the chapters/ folder) and writes benchmarks/results/chapter_times.md
-and .json. The budget is 90 s per chapter on a 2-core CPU (GUIDE.md, section 8);
-this script measures, it does not assert.
+and .json (not committed: `make bench` puts the same table, with the book build, in
+benchmarks/results/benchmarks.md). The budget is 90 s per chapter on a 2-core CPU
+(GUIDE.md, section 8); this script measures, it does not assert.
 """
 
 import json
