@@ -16,6 +16,7 @@ screenshots to ``test-artifacts/live/``. Exit status 1 if any chapter fails.
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -87,7 +88,10 @@ def start_lab(workdir, port, token, log):
 
 
 def run_notebook(page, url, name):
-    """Open chapters/NAME.ipynb, run all cells, wait until done; the count of error outputs."""
+    """Open chapters/NAME.ipynb and run all its cells.
+
+    Returns (code cells that ran, code cells, seconds, error outputs as 'Name: message').
+    """
     page.goto(f"{url}/lab/tree/chapters/{name}.ipynb?reset")
     page.wait_for_function(
         f"() => window.jupyterapp && {CURRENT} && {CURRENT}.context"
@@ -95,22 +99,19 @@ def run_notebook(page, url, name):
         f" && {CURRENT}.sessionContext.session?.kernel?.status === 'idle'", timeout=120_000)
     started = time.perf_counter()
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    # Done when every code cell has an execution count and the kernel is idle again.
+    # Done when the kernel is idle and no cell is running or queued, and either every
+    # code cell ran or one failed (Run All stops there, leaving the rest unrun).
+    cells = f"[...{CURRENT}.content.model.cells].filter(c => c.type === 'code')"
+    errors = (f"{cells}.flatMap(c => c.toJSON().outputs)"
+              ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)")
     page.wait_for_function(
-        f"""() => {{
-            const notebook = {CURRENT};
-            const cells = [...notebook.content.model.cells].filter(c => c.type === 'code');
-            return cells.every(c => c.executionCount !== null)
-                && notebook.sessionContext.session.kernel.status === 'idle';
-        }}""", timeout=300_000, polling=1000)
-    errors = page.evaluate(
-        f"""() => [...{CURRENT}.content.model.cells]
-              .filter(c => c.type === 'code')
-              .flatMap(c => c.toJSON().outputs)
-              .filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)""")
-    cells = page.evaluate(f"() => [...{CURRENT}.content.model.cells]"
-                          ".filter(c => c.type === 'code').length")
-    return cells, time.perf_counter() - started, errors
+        f"""() => {CURRENT}.sessionContext.session.kernel.status === 'idle'
+              && {cells}.every(c => c.executionState !== 'running')
+              && ({cells}.every(c => c.executionCount !== null) || {errors}.length > 0)""",
+        timeout=300_000, polling=1000)
+    ran, count, failures = page.evaluate(
+        f"() => [{cells}.filter(c => c.executionCount !== null).length, {cells}.length, {errors}]")
+    return ran, count, time.perf_counter() - started, failures
 
 
 def change_control(page, explorer, how, value):
@@ -126,10 +127,13 @@ def change_control(page, explorer, how, value):
 
 
 def try_chapter(page, url, name, out):
-    cells, seconds, errors = run_notebook(page, url, name)
-    print(f"{name}: {cells} code cells ran in {seconds:.0f} s, {len(errors)} error outputs")
+    ran, cells, seconds, errors = run_notebook(page, url, name)
+    print(f"{name}: {ran} of {cells} code cells ran in {seconds:.0f} s, "
+          f"{len(errors)} error outputs")
     for error in errors:
         print("   ", error[:200])
+    if errors:
+        return False
     explorer = page.locator(EXPLORER).first
     explorer.scroll_into_view_if_needed()
     picture = explorer.locator(".widget-html img").first
@@ -160,7 +164,7 @@ def main():
         parser.error(f"chapter: got {', '.join(unknown)}; expected some of {', '.join(CHAPTERS)}")
     out = ROOT / "test-artifacts" / "live"
     out.mkdir(parents=True, exist_ok=True)
-    port, token = free_port(), "try-explorers"
+    port, token = free_port(), secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as temporary:
         lab = start_lab(Path(temporary), port, token, out / "jupyterlab.log")
         try:
