@@ -2,7 +2,8 @@
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
 #   make bench  measure: recurrent layers vs torch.nn, every chapter, the book build (benchmarks/)
-#   make compare-units  rerun the unit comparison the chapter loads (about 30 min)
+#   make experiments    rerun the long experiments whose results the chapters load
+#                       (ONLY="name ..." for some; benchmarks/run_experiments.py --list)
 #   make assignments    student notebooks of every chapter in _build/assignments
 #   make grade CHAPTER=chapters/bptt.md SUBMISSIONS=folder/   grades into grades/
 # Both create .venv and install what they need first.
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test bench compare-units assignments grade install web-assets wheelhouse sync clean
+.PHONY: book test bench experiments compare-units assignments grade install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
@@ -28,10 +29,14 @@ test: install web-assets wheelhouse
 bench: install web-assets
 	$(PY) benchmarks/run_all.py
 
-# The experiment behind the chapter "Comparing the units": RNN, LSTM and GRU on the
-# adding and copy tasks, 3 seeds each; writes src/helpers/results/compare_units.json.
+# The long experiments behind the chapters' claims (benchmarks/experiments/*.py): each
+# writes src/helpers/results/<name>.json with its provenance, which the chapters load.
+experiments: install
+	$(PY) benchmarks/run_experiments.py $(ONLY)
+
+# The experiment behind the chapter "Comparing the units" alone.
 compare-units: install
-	$(PY) benchmarks/compare_units.py
+	$(PY) benchmarks/run_experiments.py compare_units
 
 # Student versions of every chapter (solutions removed, outputs cleared), for instructors.
 assignments: install
@@ -78,7 +83,7 @@ wheelhouse: $(WHEELS)/.downloaded
 $(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
 	mkdir -p $(WHEELS)
 	$(PY) -m pip download --quiet --dest $(WHEELS) setuptools wheel torch==2.13.0 \
-	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|names|english-words|pyphen|num2words|docopt|jiwer|click|rapidfuzz)==')
+	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|scipy|scikit-learn|joblib|threadpoolctl|names|english-words|pyphen|num2words|docopt|jiwer|click|rapidfuzz)==')
 	touch $@
 
 # Regenerate each chapter's .ipynb twin (no outputs) from its .md source.

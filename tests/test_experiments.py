@@ -174,7 +174,7 @@ def test_committed_unit_comparison_is_complete_and_its_summary_follows_from_its_
     import statistics
 
     results = load_unit_comparison()
-    assert "benchmarks/compare_units.py" in results["meta"]["command"]
+    assert "compare_units.py" in results["meta"]["command"]
     settings = {(r["task"], r["setting"], r["unit"]) for r in results["summary"]}
     units = {"RNN", "LSTM", "LSTM (forget bias 1)", "GRU"}
     expected = {("adding", f"T = {T}", u) for T in (50, 100, 200) for u in units}
@@ -185,7 +185,7 @@ def test_committed_unit_comparison_is_complete_and_its_summary_follows_from_its_
         assert row["mean"] == pytest.approx(statistics.fmean(row["scores"]))
         assert row["min"] == min(row["scores"]) and row["max"] == max(row["scores"])
     # The benchmark's own summary of the saved runs reproduces the saved summary.
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_units.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "experiments" / "compare_units.py"
     spec = importlib.util.spec_from_file_location("compare_units", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)

@@ -63,3 +63,13 @@ def test_missing_mps_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     with pytest.raises(ValueError, match="MPS, which is not available"):
         helpers.get_device()
+
+
+@pytest.mark.parametrize("name, supported, fallback", [
+    ("cpu", True, "cpu"), ("cuda", True, "cuda"), ("cuda:1", True, "cuda:1"), ("mps", False, "cpu"),
+])
+def test_float64_checks_fall_back_to_the_cpu_only_on_mps(name, supported, fallback):
+    from helpers.device import float64_device, supports_float64
+
+    assert supports_float64(name) is supported
+    assert float64_device(torch.device(name)) == torch.device(fallback)

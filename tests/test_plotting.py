@@ -433,3 +433,38 @@ def test_encoder_decoder_is_readable_at_book_size(step):
     weights = None if step is None else np.full((4, 4), 0.25)
     assert_readable(draw_encoder_decoder(["one", "hundred", "and", "five"], ["1", "0", "5", "<eos>"],
                                          weights=weights, step=step))
+
+
+def test_learning_curves_draw_train_dashed_validation_solid_and_the_kept_epoch():
+    from helpers.plotting import plot_learning_curves
+    from helpers.training import History
+
+    history = History(records=[{"epoch": e, "train_loss": 1 / e, "val_loss": v}
+                               for e, v in zip((1, 2, 3, 4), (1.0, 0.6, 0.5, 0.55))],
+                      best_epoch=3)
+    ax = plot_learning_curves({"GRU": history, "LSTM": {"validation": [0.9, 0.7]}},
+                              baselines={"bigram": 0.8}, ylabel="cross-entropy")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["GRU, training"].get_linestyle() == "--"
+    assert list(lines["GRU, training"].get_ydata()) == [1, 0.5, 1 / 3, 0.25]
+    assert lines["GRU, validation"].get_linestyle() == "-"
+    assert list(lines["LSTM, validation"].get_xdata()) == [1, 2]
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [(list(d.get_xdata()), list(d.get_ydata())) for d in dots] == [([3], [0.5])]
+    assert any(list(line.get_ydata()) == [0.8, 0.8] for line in ax.get_lines())
+    assert ax.get_ylabel() == "cross-entropy" and ax.get_xlabel() == "epoch"
+    plt.close(ax.figure)
+
+
+def test_learning_curves_name_bad_input():
+    from helpers.plotting import plot_learning_curves
+
+    with pytest.raises(TypeError, match="non-empty dict"):
+        plot_learning_curves([])
+    with pytest.raises(TypeError, match=r"curves\['x'\] must be a helpers.training.History"):
+        plot_learning_curves({"x": [1, 2]})
+    with pytest.raises(ValueError, match="neither a training nor a validation curve"):
+        plot_learning_curves({"x": {"best_epoch": 1}})
+    with pytest.raises(ValueError, match="best_epoch 5 is outside the 2 epochs"):
+        plot_learning_curves({"x": {"validation": [1, 2], "best_epoch": 5}})
+    plt.close("all")

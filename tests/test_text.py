@@ -299,3 +299,62 @@ def test_by_length_needs_shuffling():
         make_sequence_loader(dataset, pad_id=0, batch_size=2, shuffle=False, by_length=True)
     with pytest.raises(ValueError, match="by_length must be one of"):
         make_sequence_loader(dataset, pad_id=0, batch_size=2, shuffle=True, seed=0, by_length=1)
+
+
+# split_by_group and shared_groups: the leakage criterion of a task
+
+
+def prefix6(word):
+    return word[:6]
+
+
+WORDS = [f"{stem}{ending}" for stem in ("hyphen", "rabbit", "garden", "number", "letter",
+                                         "window", "pencil", "button", "castle", "forest",
+                                         "silver", "travel")
+         for ending in ("", "s", "ed", "ing", "ation")]
+
+
+def test_split_by_group_keeps_every_group_in_one_split():
+    from helpers.text import shared_groups, split_by_group
+
+    splits = split_by_group(WORDS, prefix6, seed=0)
+    assert shared_groups(splits, prefix6) == {}
+    assert sorted(sum(splits.values(), [])) == sorted(WORDS)
+    assert all(splits.values())
+
+
+def test_split_by_group_is_fixed_by_its_seed_and_meets_the_shares():
+    from helpers.corpora import english_words
+    from helpers.text import split_by_group
+
+    words = english_words(min_length=4)[:20_000]
+    first = split_by_group(words, prefix6, seed=3)
+    assert first == split_by_group(words, prefix6, seed=3)
+    assert first != split_by_group(words, prefix6, seed=4)
+    largest_group = max(sum(1 for w in words if w[:6] == g) for g in {w[:6] for w in words})
+    for name, share in zip(("train", "validation", "test"), (0.8, 0.1, 0.1)):
+        assert abs(len(first[name]) - share * len(words)) <= largest_group + 1
+
+
+def test_a_plain_split_of_words_leaks_prefix_groups_and_shared_groups_finds_them():
+    from helpers.text import shared_groups, split_items
+
+    leaked = shared_groups(split_items(WORDS, seed=0), prefix6)
+    assert leaked and all(len(places) > 1 for places in leaked.values())
+    assert set(leaked) <= {w[:6] for w in WORDS}
+
+
+def test_split_by_group_names_its_errors():
+    from helpers.text import shared_groups, split_by_group
+
+    with pytest.raises(TypeError, match="group_of must be a function"):
+        split_by_group(WORDS, "prefix", seed=0)
+    with pytest.raises(ValueError, match="2 group"):
+        split_by_group([f"{p}{i}" for p in ("aa", "bb") for i in range(20)], lambda w: w[:2],
+                       seed=0)
+    with pytest.raises(ValueError, match="must be distinct"):
+        split_by_group(WORDS + WORDS[:1], prefix6, seed=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        split_by_group(WORDS, prefix6, seed=-1)
+    with pytest.raises(TypeError, match="splits must be a dict with keys"):
+        shared_groups({"train": []}, prefix6)

@@ -379,3 +379,93 @@ def test_evaluate_rejects_bad_arguments(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# early stopping: the stated criterion compared models are trained to
+
+
+def noisy_line_data(n, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 8, generator=generator) * 2 - 1
+    y = x[:, :1] + 0.5 * torch.randn(n, 1, generator=generator)
+    return x, y
+
+
+def overfitting_setup(seed=0):
+    """A wide network on 20 noisy examples: validation loss turns up after a while."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 64), nn.Tanh(), nn.Linear(64, 1))
+    train_loader = make_loader(*noisy_line_data(20, 1), batch_size=20, shuffle=False)
+    val_loader = make_loader(*noisy_line_data(200, 2), batch_size=200, shuffle=False)
+    return model, train_loader, val_loader
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
+    from helpers.training import EarlyStopping
+
+    model, train_loader, val_loader = overfitting_setup()
+    history = train(model, train_loader, mse, epochs=400, val_loader=val_loader,
+                    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), progress=False,
+                    early_stopping=EarlyStopping(patience=10))
+    val = history["val_loss"]
+    assert history.stopped_early and len(val) < 400
+    best = history.best_epoch
+    assert val[best - 1] == min(val)
+    assert len(val) == best + 10  # stopped exactly `patience` epochs after the best
+    restored = evaluate(model, val_loader, mse)["loss"]
+    assert restored == pytest.approx(val[best - 1], rel=1e-6)
+
+
+def test_early_stopping_on_a_metric_to_maximise_without_restoring():
+    from helpers.training import EarlyStopping
+
+    model, train_loader, val_loader = overfitting_setup()
+    neg_mae = {"neg_mae": lambda p, y: -(p - y).abs().mean()}
+    history = train(model, train_loader, mse, epochs=400, val_loader=val_loader, metrics=neg_mae,
+                    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), progress=False,
+                    early_stopping=EarlyStopping(patience=5, monitor="val_neg_mae", mode="max",
+                                                 restore_best=False))
+    scores = history["val_neg_mae"]
+    assert scores[history.best_epoch - 1] == max(scores)
+    final = evaluate(model, val_loader, mse, metrics=neg_mae)["neg_mae"]
+    assert final == pytest.approx(scores[-1], rel=1e-6)  # the last epoch's weights were kept
+
+
+def test_early_stopping_with_a_budget_too_short_to_trigger():
+    from helpers.training import EarlyStopping
+
+    model, train_loader, val_loader = overfitting_setup()
+    history = train(model, train_loader, mse, epochs=3, val_loader=val_loader, progress=False,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.01),
+                    early_stopping=EarlyStopping(patience=5))
+    assert len(history) == 3 and not history.stopped_early and history.best_epoch == 3
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(patience=0), ValueError, "patience"),
+    (dict(monitor="train_loss"), ValueError, "monitor must be a validation column"),
+    (dict(mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
+    (dict(min_delta=-1), ValueError, "min_delta must be a number >= 0"),
+    (dict(restore_best=1), TypeError, "restore_best must be True or False"),
+])
+def test_early_stopping_names_bad_settings(kwargs, error, message):
+    from helpers.training import EarlyStopping
+
+    with pytest.raises(error, match=message):
+        EarlyStopping(**kwargs)
+
+
+def test_early_stopping_needs_validation_and_the_watched_metric():
+    from helpers.training import EarlyStopping
+
+    model, train_loader, val_loader = overfitting_setup()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="pass val_loader too"):
+        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
+              early_stopping=EarlyStopping())
+    with pytest.raises(ValueError, match="add 'accuracy' to metrics"):
+        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
+              val_loader=val_loader, early_stopping=EarlyStopping(monitor="val_accuracy"))
+    with pytest.raises(TypeError, match="must be a helpers.training.EarlyStopping"):
+        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
+              val_loader=val_loader, early_stopping=5)

@@ -2,7 +2,8 @@
 
 One module per concept, each readable next to the chapter that introduces it:
 
-- :mod:`helpers.device`: :func:`get_device`, where tensors should live.
+- :mod:`helpers.device`: :func:`get_device`, where tensors should live, and
+  :func:`float64_device`, where float64 checks can run (not on Apple's MPS).
 - :mod:`helpers.reproducibility`: :func:`seed_everything`, one seed for every
   random number generator a chapter uses.
 - :mod:`helpers.source`: :func:`show_source`, shows the tested code of a helper
@@ -17,7 +18,12 @@ One module per concept, each readable next to the chapter that introduces it:
   ``GRUCell``, ``GRU``).
 - :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
   splits and loaders.
-- :mod:`helpers.training`: the one training loop of the book.
+- :mod:`helpers.training`: the one training loop of the book, with early
+  stopping on a validation score.
+- :mod:`helpers.evidence`: scores over seeds with intervals, paired
+  differences, claims checked by code, numbers glued into the prose.
+- :mod:`helpers.artefacts`: long experiments as committed JSON with
+  provenance, and the check that a live rerun agrees with them.
 - :mod:`helpers.text`: vocabularies, padded batches with lengths and masks,
   splits and loaders for variable-length sequences.
 - :mod:`helpers.corpora`: real text shipped inside packages (census names,
@@ -52,9 +58,11 @@ One module per concept, each readable next to the chapter that introduces it:
 """
 
 from helpers import (
+    artefacts,
     attention,
     bidirectional,
     corpora,
+    evidence,
     exercises,
     experiments,
     gradcheck,
@@ -73,18 +81,22 @@ from helpers import (
     training,
     validation,
 )
-from helpers.device import DEVICE_ENV_VAR, get_device
+from helpers.device import DEVICE_ENV_VAR, float64_device, get_device, supports_float64
 from helpers.reproducibility import seed_everything
 from helpers.source import show_source
 
 __all__ = [
     "DEVICE_ENV_VAR",
     "get_device",
+    "float64_device",
+    "supports_float64",
     "seed_everything",
     "show_source",
+    "artefacts",
     "attention",
     "bidirectional",
     "corpora",
+    "evidence",
     "exercises",
     "experiments",
     "gradcheck",

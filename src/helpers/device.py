@@ -69,3 +69,24 @@ def get_device() -> torch.device:
             "expected one of 'cpu', 'cuda', 'cuda:N' or 'mps'"
         )
     return device
+
+
+def supports_float64(device) -> bool:
+    """Whether ``device`` computes in float64: the CPU and CUDA do, Apple's MPS does not.
+
+    Chapters check their code against the references in float64; on a device
+    without it they make the check on the CPU instead (:func:`float64_device`).
+    """
+    return torch.device(device).type != "mps"
+
+
+def float64_device(device) -> torch.device:
+    """``device`` if it computes in float64, else the CPU (Apple's MPS has no float64).
+
+    Use it for the float64 checks of a chapter, so they run on every device::
+
+        check_device = helpers.float64_device(device)
+        model64 = model.to(check_device, torch.float64)
+    """
+    device = torch.device(device)
+    return device if supports_float64(device) else torch.device("cpu")

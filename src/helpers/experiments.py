@@ -1,7 +1,7 @@
 """Recurrent units at work on the long-range tasks: small models, one training run, its scores.
 
 The chapters on the LSTM, the GRU and the comparison of units, and
-``benchmarks/compare_units.py``, all ask the same question: given a recurrent
+``benchmarks/experiments/compare_units.py``, all ask the same question: given a recurrent
 unit, a task and a seed, how well does it learn? This module answers it once,
 so every number the book quotes comes from the same code:
 
@@ -335,7 +335,7 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
 
 
 def load_unit_comparison():
-    """The committed results of ``benchmarks/compare_units.py``, which ships with this package.
+    """The committed results of ``benchmarks/experiments/compare_units.py``, which ships with this package.
 
     Returns:
         dict with ``meta`` (the command that regenerates the results and its

@@ -25,6 +25,7 @@ __all__ = [
     "draw_encoder_decoder",
     "plot_attention",
     "plot_accuracy_by_length",
+    "plot_learning_curves",
 ]
 
 # One colour per role, the same in every diagram of the book.
@@ -773,4 +774,77 @@ def plot_accuracy_by_length(curves, *, ax=None, xlabel="source length (words)"):
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
     ax.legend()
+    return ax
+
+
+def _curve_pair(label, curve):
+    """``(train, validation, best_epoch)`` of a History or of a dict of lists."""
+    from helpers.training import History  # imported here: plotting does not need training
+
+    if isinstance(curve, History):
+        columns = curve.columns()
+        train = curve["train_loss"] if "train_loss" in columns else None
+        validation = curve["val_loss"] if "val_loss" in columns else None
+        return train, validation, curve.best_epoch
+    if isinstance(curve, dict) and set(curve) <= {"train", "validation", "best_epoch"}:
+        return curve.get("train"), curve.get("validation"), curve.get("best_epoch")
+    raise TypeError(f"curves[{label!r}] must be a helpers.training.History or a dict with "
+                    f"'train' and/or 'validation' lists (and optionally 'best_epoch'), "
+                    f"got {type(curve).__name__}")
+
+
+def plot_learning_curves(curves, *, ax=None, ylabel="loss", baselines=None, logy=False):
+    """Training (dashed) and validation (solid) curves per epoch, one colour per model.
+
+    The evidence that a compared model was trained to its criterion: where its
+    validation curve flattened or turned, and which epoch was kept (a dot, when
+    early stopping restored the best epoch).
+
+    Args:
+        curves: dict ``label -> History`` (from :func:`helpers.training.train`)
+            or ``label -> {"train": [...], "validation": [...], "best_epoch": k}``,
+            either list optional; epochs count from 1.
+        ax: where to draw (a new figure when None).
+        ylabel: what the curves measure.
+        baselines: optional dict ``label -> value``, drawn as dotted horizontal
+            lines (a counting model, always answering the mean, ...).
+        logy: a logarithmic y axis.
+
+    Returns:
+        the Axes.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise TypeError("curves must be a non-empty dict label -> History or "
+                        "{'train': [...], 'validation': [...]}")
+    if baselines is not None and not isinstance(baselines, dict):
+        raise TypeError(f"baselines must be a dict label -> value, got {type(baselines).__name__}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for index, (label, curve) in enumerate(curves.items()):
+        color = f"C{index % 10}"
+        train, validation, best = _curve_pair(label, curve)
+        if train is None and validation is None:
+            raise ValueError(f"curves[{label!r}] has neither a training nor a validation curve")
+        if train is not None:
+            ax.plot(range(1, len(train) + 1), train, "--", color=color, alpha=0.7,
+                    label=f"{label}, training")
+        if validation is not None:
+            ax.plot(range(1, len(validation) + 1), validation, "-", color=color,
+                    label=f"{label}, validation")
+            if best is not None:
+                if not 1 <= best <= len(validation):
+                    raise ValueError(f"curves[{label!r}]: best_epoch {best} is outside the "
+                                     f"{len(validation)} epochs")
+                ax.plot([best], [validation[best - 1]], "o", color=color, markersize=6)
+    for index, (label, value) in enumerate((baselines or {}).items()):
+        ax.axhline(value, color="0.4", linestyle=":", linewidth=1.2)
+        ax.annotate(label, (1, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=8,
+                    color="0.3")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
     return ax

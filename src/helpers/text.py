@@ -13,6 +13,9 @@ small enough to read next to the chapters on real data:
 - :func:`length_batches` groups sequences of similar lengths into batches, and
   :func:`padded_steps` counts the steps a set of batches computes, padding included;
 - :func:`split_items` makes fixed, disjoint train/validation/test splits by seed;
+  :func:`split_by_group` keeps every group of related items (the words that
+  share a prefix) in one split, and :func:`shared_groups` finds the groups that
+  leak across splits;
 - :class:`SequenceDataset` and :func:`make_sequence_loader` feed variable-length
   examples to :func:`helpers.training.train` through a ``torch.utils.data.DataLoader``,
   optionally in batches of similar length (:class:`LengthBatchSampler`);
@@ -45,6 +48,8 @@ __all__ = [
     "length_batches",
     "padded_steps",
     "split_items",
+    "split_by_group",
+    "shared_groups",
     "SequenceDataset",
     "LengthBatchSampler",
     "make_sequence_loader",
@@ -367,6 +372,75 @@ def split_items(items, fractions=(0.8, 0.1, 0.1), *, seed):
     shuffled = [items[i] for i in order]
     cut1, cut2 = sizes[0], sizes[0] + sizes[1]
     return dict(zip(SPLITS, (shuffled[:cut1], shuffled[cut1:cut2], shuffled[cut2:])))
+
+
+def split_by_group(items, group_of, fractions=(0.8, 0.1, 0.1), *, seed):
+    """Fixed train/validation/test splits in which every group lies in one split.
+
+    Items that are near-duplicates of each other (words with the same first six
+    letters: *hyphenate*, *hyphenated*, *hyphenation*) would let a model score
+    on the test split by remembering its training split. Here each item's group
+    is ``group_of(item)``; the groups are shuffled by
+    ``numpy.random.default_rng(seed)`` and dealt, whole, to training until it
+    holds its share of the items, then to validation, and the rest to test. The
+    shares are met to within one group.
+
+    Args:
+        items: a list of distinct, hashable examples.
+        group_of: a function from an item to its group (any hashable value).
+        fractions: the train, validation and test shares of the items, each > 0, summing to 1.
+        seed: int >= 0.
+
+    Returns:
+        dict ``{"train": [...], "validation": [...], "test": [...]}``, each a list
+        of items, groups in shuffled order; :func:`shared_groups` of it is empty.
+    """
+    if not callable(group_of):
+        raise TypeError(f"group_of must be a function from an item to its group, "
+                        f"got {_describe(group_of)}")
+    # split_items checks items, fractions and seed; here it shuffles the groups
+    groups = {}
+    for item in items if isinstance(items, Sequence) and not isinstance(items, str) else ():
+        groups.setdefault(group_of(item), []).append(item)
+    split_items(items, fractions, seed=seed)
+    if len(groups) < 3:
+        raise ValueError(f"the items form {len(groups)} group(s), too few for three splits")
+    keys = list(groups)
+    order = np.random.default_rng(int(seed)).permutation(len(keys))
+    targets = np.cumsum([f * len(items) for f in fractions])
+    splits = {name: [] for name in SPLITS}
+    placed, split = 0, 0
+    for index in order:
+        members = groups[keys[index]]
+        # move on once this split holds its share (the last split takes the rest)
+        while split < 2 and placed + len(members) / 2 > targets[split]:
+            split += 1
+        splits[SPLITS[split]].extend(members)
+        placed += len(members)
+    empty = [name for name, part in splits.items() if not part]
+    if empty:
+        raise ValueError(f"{len(items)} items in {len(groups)} groups are too few to split by "
+                         f"{fractions!r}: {', '.join(empty)} would be empty")
+    return splits
+
+
+def shared_groups(splits, group_of):
+    """The groups that occur in more than one split: ``{group: [split names]}``.
+
+    Empty when the splits are disjoint by group, the leakage criterion a task's
+    tests check (for example ``shared_groups(splits, lambda word: word[:6])``).
+    """
+    if not isinstance(splits, dict) or set(splits) != set(SPLITS):
+        raise TypeError(f"splits must be a dict with keys {SPLITS}, got {_describe(splits)}")
+    if not callable(group_of):
+        raise TypeError(f"group_of must be a function, got {_describe(group_of)}")
+    seen = {}
+    for name in SPLITS:
+        for item in splits[name]:
+            places = seen.setdefault(group_of(item), [])
+            if name not in places:
+                places.append(name)
+    return {group: places for group, places in seen.items() if len(places) > 1}
 
 
 class SequenceDataset(Dataset):

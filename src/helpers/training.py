@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from helpers.validation import _describe, check_positive_int, check_positive_number
 
-__all__ = ["History", "train", "evaluate"]
+__all__ = ["History", "EarlyStopping", "train", "evaluate"]
 
 
 @dataclass
@@ -35,6 +35,10 @@ class History:
         grad_norm: the global L2 norm of the gradient at every step, measured
             *before* clipping.
 
+        best_epoch: with early stopping, the epoch (from 1) whose weights the
+            model holds at the end: the best one on the monitored column.
+        stopped_early: whether early stopping ended training before ``epochs``.
+
     ``history["val_loss"]`` is the list of one column over the epochs and
     ``history.last()`` the last epoch's record.
     """
@@ -42,6 +46,8 @@ class History:
     records: list = field(default_factory=list)
     step_loss: list = field(default_factory=list)
     grad_norm: list = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
 
     def __getitem__(self, column):
         if not self.records or column not in self.records[0]:
@@ -74,6 +80,53 @@ class History:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---:|" * len(columns)]
         lines += ["| " + " | ".join(_format(r[c]) for c in columns) + " |" for r in self.records]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop when a validation score has not improved for ``patience`` epochs.
+
+    The stated criterion the book trains compared models to: train until the
+    monitored validation column (``"val_loss"``, or ``"val_<metric>"``) has not
+    improved by more than ``min_delta`` for ``patience`` epochs in a row, or
+    until the budget of epochs runs out, and end with the weights of the best
+    epoch (``restore_best``).
+
+    Args:
+        patience: epochs without improvement before stopping (int >= 1).
+        monitor: the validation column to watch.
+        mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
+        min_delta: how much better counts as an improvement (>= 0).
+        restore_best: load the best epoch's weights back into the model at the end.
+    """
+
+    patience: int = 5
+    monitor: str = "val_loss"
+    mode: str = "min"
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+    def __post_init__(self):
+        check_positive_int("patience", self.patience)
+        if not isinstance(self.monitor, str) or not self.monitor.startswith("val_"):
+            raise ValueError(f"monitor must be a validation column such as 'val_loss' or "
+                             f"'val_accuracy', got {self.monitor!r}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float))
+                or not self.min_delta >= 0):
+            raise ValueError(f"min_delta must be a number >= 0, got {self.min_delta!r}")
+        if not isinstance(self.restore_best, bool):
+            raise TypeError(f"restore_best must be True or False, got "
+                            f"{_describe(self.restore_best)}")
+
+    def improved(self, value, best):
+        """Whether ``value`` beats ``best`` by more than ``min_delta``."""
+        if best is None:
+            return True
+        if self.mode == "min":
+            return value < best - self.min_delta
+        return value > best + self.min_delta
 
 
 def _format(value):
@@ -227,11 +280,12 @@ def train(
     scheduler=None,
     val_loader=None,
     metrics=None,
+    early_stopping=None,
     device=None,
     progress=True,
     description="training",
 ):
-    """Train ``model`` for ``epochs`` passes over ``train_loader``.
+    """Train ``model`` for ``epochs`` passes over ``train_loader``, or until early stopping.
 
     Every step: move the batch to ``device``, compute ``loss_fn(model(x), y)``,
     backpropagate, record the global gradient norm, clip the gradients to
@@ -262,6 +316,10 @@ def train(
         metrics: optional dict ``name -> fn(predictions, y)`` returning a scalar
             mean; computed on ``val_loader`` (required then) and recorded as
             ``val_<name>``.
+        early_stopping: optional :class:`EarlyStopping`: stop once its
+            validation column has not improved for ``patience`` epochs
+            (``epochs`` is then the largest budget), and end with the best
+            epoch's weights; ``history.best_epoch`` says which.
         device: where to move each batch; default: the device of the model's first parameter.
         progress: show a progress bar (default True).
         description: the progress bar's label.
@@ -296,12 +354,23 @@ def train(
     metrics = _check_metrics(metrics)
     if metrics and val_loader is None:
         raise ValueError("metrics are computed on the validation set: pass val_loader too")
+    if early_stopping is not None:
+        if not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping must be a helpers.training.EarlyStopping, got "
+                            f"{_describe(early_stopping)}")
+        if val_loader is None:
+            raise ValueError("early stopping watches the validation set: pass val_loader too")
+        watched = early_stopping.monitor[len("val_"):]
+        if watched != "loss" and watched not in metrics:
+            raise ValueError(f"early_stopping.monitor is {early_stopping.monitor!r}, but the "
+                             f"metrics are {sorted(metrics)}; add {watched!r} to metrics")
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be True or False, got {_describe(progress)}")
     device = _device(model, device)
     parameters = [p for p in model.parameters() if p.requires_grad]
 
     history = History()
+    best_value, best_state, waited = None, None, 0
     # tqdm.auto draws a widget in Jupyter (which ignores `file`) and text
     # elsewhere; text goes to stdout because the book's build fails on stderr.
     with tqdm(range(1, epochs + 1), desc=description, unit="epoch",
@@ -321,4 +390,17 @@ def train(
             record["seconds"] = time.perf_counter() - start
             history.records.append(record)
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
+            if early_stopping is not None:
+                value = record[early_stopping.monitor]
+                if early_stopping.improved(value, best_value):
+                    best_value, waited, history.best_epoch = value, 0, epoch
+                    if early_stopping.restore_best:
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    waited += 1
+                    if waited >= early_stopping.patience:
+                        history.stopped_early = epoch < epochs
+                        break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history

@@ -1,7 +1,7 @@
 """Compare the vanilla RNN, the LSTM and the GRU on long-range tasks, over several seeds.
 
-    .venv/bin/python benchmarks/compare_units.py            # the full sweep (about 30 min)
-    .venv/bin/python benchmarks/compare_units.py --seeds 1  # one seed per setting
+    .venv/bin/python benchmarks/experiments/compare_units.py            # the full sweep (about 30 min)
+    .venv/bin/python benchmarks/experiments/compare_units.py --seeds 1  # one seed per setting
 
 Trains every unit (RNN, LSTM, LSTM with forget-gate bias 1, GRU; all with
 ``torch.nn``'s kernels, which compute the same functions as the book's
@@ -37,9 +37,9 @@ import torch
 
 from helpers.experiments import run_adding, run_copy
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 # The JSON ships inside the helpers package, so the chapter finds it on Colab too.
-JSON_PATH = Path(__file__).resolve().parents[1] / "src" / "helpers" / "results" / "compare_units.json"
+JSON_PATH = Path(__file__).resolve().parents[2] / "src" / "helpers" / "results" / "compare_units.json"
 MD_PATH = RESULTS / "compare_units.md"
 
 #: (unit, forget_bias) pairs, in the order of the tables.
@@ -134,7 +134,7 @@ def main():
         return
     torch.set_num_threads(1)
     meta = {
-        "command": "python benchmarks/compare_units.py"
+        "command": "python benchmarks/experiments/compare_units.py"
                    + (f" --seeds {args.seeds}" if args.seeds != 3 else ""),
         "torch": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(), "platform": platform.platform(),
