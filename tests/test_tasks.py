@@ -406,3 +406,32 @@ def test_bad_bracket_depth_arguments_are_named(kwargs, error, message):
     kwargs.setdefault("seed", 0)
     with pytest.raises(error, match=message):
         bracket_depth(**kwargs)
+
+
+@pytest.mark.parametrize("length", [10, 50, 200])
+def test_adding_problem_baselines_match_their_expected_errors(length):
+    from helpers.tasks import adding_problem, adding_problem_baselines
+
+    x, y = adding_problem(20_000, length, seed=1)
+    errors = adding_problem_baselines(x, y)
+    half = length // 2
+    # the variance of a uniform pick among `half` U(0,1) values, for each of the two halves
+    blind = 2 * (half - 1) / half / 12
+    assert errors["constant"] == pytest.approx(1 / 6, rel=0.03)
+    assert errors["marker_blind"] == pytest.approx(blind, rel=0.03)
+    assert errors["last_marked_only"] == pytest.approx(1 / 12, rel=0.03)
+    assert errors["last_marked_only"] < errors["marker_blind"] < errors["constant"]
+
+
+def test_adding_problem_baselines_name_bad_input():
+    from helpers.tasks import adding_problem, adding_problem_baselines
+
+    x, y = adding_problem(4, 10, seed=0)
+    with pytest.raises(ValueError, match=r"x must be the adding problem's inputs \(N, T, 2\)"):
+        adding_problem_baselines(x[..., :1], y)
+    with pytest.raises(ValueError, match=r"y must be the targets \(N, 1\) = \(4, 1\)"):
+        adding_problem_baselines(x, y[:, 0])
+    bad = x.clone()
+    bad[0, 0, 1] = 1.0 - bad[0, 0, 1]
+    with pytest.raises(ValueError, match="exactly two markers"):
+        adding_problem_baselines(bad, y)

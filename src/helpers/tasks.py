@@ -23,6 +23,7 @@ from helpers.validation import _describe, check_choice, check_positive_int
 
 __all__ = [
     "adding_problem",
+    "adding_problem_baselines",
     "copy_task",
     "copy_task_vocab_size",
     "copy_task_baseline",
@@ -100,6 +101,46 @@ def adding_problem(num_sequences, length, *, seed, dtype=torch.float32):
     x = torch.stack([values, markers], dim=-1)
     y = (values[rows, first] + values[rows, second]).unsqueeze(1)
     return x, y
+
+
+def adding_problem_baselines(x, y):
+    """Mean squared errors of three models of the adding problem that need no training.
+
+    Each is the best prediction of a model that is missing one ability, so a
+    trained network's error says which abilities it has:
+
+    - ``"constant"``: always 1, the mean of the target (it uses no input;
+      error 1/6 ≈ 0.167);
+    - ``"marker_blind"``: the mean of the first half's values plus the mean of
+      the second half's, the best a model can do that sees the values but not
+      the markers (about 0.133 at T = 10, approaching 1/6 as T grows);
+    - ``"last_marked_only"``: the second marked value plus 0.5, the best a model
+      can do that uses the markers but keeps no value for long (it knows the
+      recent marked value, not the first; error 1/12 ≈ 0.083).
+
+    Args:
+        x: inputs ``(N, T, 2)`` of :func:`adding_problem` (values, markers).
+        y: targets ``(N, 1)``.
+
+    Returns:
+        dict ``name -> MSE`` (floats), computed on these very sequences.
+    """
+    if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[-1] == 2):
+        raise ValueError(f"x must be the adding problem's inputs (N, T, 2), got {_describe(x)}")
+    if not (isinstance(y, torch.Tensor) and y.shape == (x.shape[0], 1)):
+        raise ValueError(f"y must be the targets (N, 1) = ({x.shape[0]}, 1), got {_describe(y)}")
+    values, markers = x[..., 0].double(), x[..., 1]
+    target = y[:, 0].double()
+    if not torch.all(markers.sum(dim=1) == 2):
+        raise ValueError("x must have exactly two markers per sequence (x[..., 1])")
+    half = x.shape[1] // 2
+    second = markers[:, half:].argmax(dim=1) + half
+    predictions = {
+        "constant": torch.ones_like(target),
+        "marker_blind": values[:, :half].mean(dim=1) + values[:, half:].mean(dim=1),
+        "last_marked_only": values[torch.arange(len(values)), second] + 0.5,
+    }
+    return {name: torch.mean((p - target) ** 2).item() for name, p in predictions.items()}
 
 
 def copy_task_vocab_size(num_symbols=8):
