@@ -320,3 +320,98 @@ def test_a_short_training_run_lowers_the_perplexity():
     assert len(history.step_loss) == 2 * len(train_loader)
     assert history.step_loss[-1] < history.step_loss[0]
     assert after < 0.8 * before
+
+
+# --------------------------------------------------------------------------- dropout and the sweep's function
+
+
+def test_dropout_zero_changes_nothing_and_dropout_is_off_in_evaluation(vocab):
+    plain = small_model(vocab, dtype=torch.float32)
+    torch.manual_seed(0)
+    zero = CharLanguageModel(len(vocab), embedding_dim=5, hidden_size=7, dropout=0.0)
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(),
+                                                 zero.state_dict().values()))
+    torch.manual_seed(0)
+    dropped = CharLanguageModel(len(vocab), embedding_dim=5, hidden_size=7, dropout=0.5)
+    x = torch.tensor([vocab.encode("smith", add_bos=True)])
+    dropped.train()
+    assert not torch.equal(dropped(x), plain(x))  # masks drawn in training mode
+    dropped.eval()
+    assert torch.equal(dropped(x), plain.eval()(x))  # and none in evaluation
+    for p in (-0.1, 1.0, True):
+        with pytest.raises(ValueError, match="dropout"):
+            CharLanguageModel(10, dropout=p)
+
+
+@pytest.fixture(scope="module")
+def small_splits():
+    from helpers.text import split_items
+
+    return split_items(NAMES * 1 + [name + "s" for name in NAMES] + [name + "a" for name in NAMES],
+                       seed=0)
+
+
+def test_train_surname_model_repeats_itself_and_scratch_follows_torch(small_splits):
+    from helpers.language_model import train_surname_model
+
+    kwargs = dict(seed=1, hidden_size=8, embedding_dim=4, batch_size=4, max_steps=4,
+                  splits=small_splits, dropout=0.1)
+    _, first = train_surname_model(**kwargs)
+    _, again = train_surname_model(**kwargs)
+    _, scratch = train_surname_model(**kwargs, implementation="scratch")
+    assert first == {**again, "seconds_per_epoch": first["seconds_per_epoch"]}
+    assert len(first["step_loss"]) == 4 and first["epochs_run"] == 1
+    assert max(abs(a - b) for a, b in zip(first["step_loss"], scratch["step_loss"])) < 1e-5
+    _, other_seed = train_surname_model(**{**kwargs, "seed": 2})
+    assert other_seed["step_loss"] != first["step_loss"]
+
+
+def test_train_surname_model_stops_early_and_keeps_the_best_epoch(small_splits):
+    from helpers.language_model import train_surname_model
+
+    model, record = train_surname_model(seed=0, hidden_size=8, embedding_dim=4, batch_size=4,
+                                        learning_rate=0.05, max_epochs=30, patience=2,
+                                        splits=small_splits, score_test=True)
+    assert record["stopped_early"] and record["epochs_run"] == record["best_epoch"] + 2
+    assert record["val_loss"][record["best_epoch"] - 1] == min(record["val_loss"])
+    vocab = Vocab(small_splits["train"])
+    loader = make_sequence_loader(language_model_dataset(small_splits["validation"], vocab),
+                                  pad_id=vocab.pad_id, batch_size=3, shuffle=False)
+    # the model returned is the best epoch's: its validation perplexity is the recorded one
+    assert perplexity(model, loader)["perplexity"] == pytest.approx(record["val_perplexity"],
+                                                                    rel=1e-6)
+    assert record["test_perplexity"] > 1
+
+
+def test_stored_weights_come_back_exactly(small_splits):
+    from helpers.language_model import encode_state_dict, load_surname_model, train_surname_model
+
+    model, record = train_surname_model(seed=0, hidden_size=8, embedding_dim=4, batch_size=4,
+                                        max_steps=3, splits=small_splits, dropout=0.25)
+    artefact = {"settings": {"embedding_dim": 4},
+                "summary": {"chosen": {"hidden_size": 8, "dropout": 0.25},
+                            "weights_of_seed_0": encode_state_dict(model)}}
+    loaded = load_surname_model(artefact)
+    assert not loaded.training
+    for (name, a), (other, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert name == other and torch.equal(a, b)
+    with pytest.raises(ValueError, match="lm_gru"):
+        load_surname_model({"summary": {}})
+
+
+def test_the_stored_sweep_chose_on_validation_and_scored_only_the_final_models_on_test():
+    from helpers.artefacts import load_artefact
+
+    artefact = load_artefact("lm_gru")
+    runs = artefact["runs"]
+    choosing = [run for run in runs if run["stage"] != "seeds" and not run.get("diverged")]
+    finals = [run for run in runs if run["stage"] == "seeds"]
+    best = min(choosing, key=lambda run: run["val_perplexity"])
+    chosen = artefact["summary"]["chosen"]
+    assert (best["learning_rate"], best["dropout"]) == (chosen["learning_rate"], chosen["dropout"])
+    assert all(run["test_perplexity"] is None for run in choosing)
+    assert sorted(run["seed"] for run in finals) == [0, 1, 2]
+    assert all(run["test_perplexity"] > 1 and run["learning_rate"] == chosen["learning_rate"]
+               and run["dropout"] == chosen["dropout"] for run in finals)
+    for run in choosing + finals:  # the kept epoch is the best validation epoch
+        assert run["val_perplexity"] == pytest.approx(math.exp(min(run["val_loss"])), rel=1e-6)

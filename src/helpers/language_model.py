@@ -14,20 +14,41 @@ gets a probability. The pieces:
 - :class:`NgramModel`: the counting baselines (uniform, unigram, bigram, ...)
   with add-alpha smoothing, scored in the same units;
 - :func:`sample`: names drawn from the model, character by character, with a
-  temperature.
+  temperature;
+- :func:`surname_splits` and :func:`train_surname_model`: the chapter's data
+  (the census surnames, split by name) and its GRU trained to a stated
+  criterion, the one function that both the chapter and the long sweep
+  ``benchmarks/experiments/lm_gru_tuning.py`` run, so the two cannot diverge.
+
+The strongest counting baseline, Kneser-Ney smoothing, is in :mod:`helpers.ngram`.
 """
 
+import base64
+import itertools
 import math
 import numbers
+import time
 from collections import Counter
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from helpers.device import supports_float64
 from helpers.experiments import text_model_parts
-from helpers.text import BOS, EOS, IGNORE_INDEX, PaddedBatch, SequenceDataset, Vocab, _check_texts
-from helpers.validation import _describe, check_positive_int, check_positive_number
+from helpers.text import (
+    BOS,
+    EOS,
+    IGNORE_INDEX,
+    PaddedBatch,
+    SequenceDataset,
+    Vocab,
+    _check_texts,
+    make_sequence_loader,
+    sequence_loss,
+    split_items,
+)
+from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
 
 __all__ = [
     "language_model_dataset",
@@ -35,6 +56,10 @@ __all__ = [
     "perplexity",
     "NgramModel",
     "sample",
+    "surname_splits",
+    "train_surname_model",
+    "encode_state_dict",
+    "load_surname_model",
 ]
 
 
@@ -84,16 +109,25 @@ class CharLanguageModel(nn.Module):
         implementation: ``"torch"`` (``torch.nn``) or ``"scratch"``
             (:mod:`helpers.modules`); the two have the same parameter names, so
             ``load_state_dict`` moves weights between them.
+        dropout: the probability of zeroing each number of the embeddings and of
+            the recurrent layer's outputs during training (dropout on the
+            non-recurrent connections, as in Zaremba et al. 2014); 0 (the
+            default) leaves the model unchanged.
         **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
     def __init__(self, vocab_size, *, unit="GRU", embedding_dim=32, hidden_size=128,
-                 implementation="torch", **layer_kwargs):
+                 implementation="torch", dropout=0.0, **layer_kwargs):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size, minimum=2)
+        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
+                or not 0 <= dropout < 1):
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
         self.embedding, self.rnn, self.read_out = text_model_parts(
             vocab_size, vocab_size, unit=unit, embedding_dim=embedding_dim,
             hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
+        # Identity at 0: no random numbers drawn, so seeds give the same runs as before
+        self.dropout = nn.Dropout(float(dropout)) if dropout else nn.Identity()
 
     def forward(self, x, state=None, *, return_state=False):
         """Logits ``(N, T, V)`` for a :class:`~helpers.text.PaddedBatch` or ids ``(N, T)``.
@@ -112,8 +146,8 @@ class CharLanguageModel(nn.Module):
                 f"x holds ids from {int(tokens.min())} to {int(tokens.max())}; "
                 f"this model scores ids 0 .. {self.vocab_size - 1}"
             )
-        outputs, new_state = self.rnn(self.embedding(tokens), state)
-        logits = self.read_out(outputs)
+        outputs, new_state = self.rnn(self.dropout(self.embedding(tokens)), state)
+        logits = self.read_out(self.dropout(outputs))
         return (logits, new_state) if return_state else logits
 
 
@@ -148,6 +182,8 @@ def perplexity(model, loader, *, device=None):
                 f"model must return logits (N, T, V) for targets (N, T) = "
                 f"{tuple(targets.shape)}, got {_describe(logits)}"
             )
+        if not supports_float64(logits.device):  # Apple's MPS: sum in float64 on the CPU
+            logits, targets = logits.cpu(), targets.cpu()
         total += F.cross_entropy(logits.transpose(1, 2).double(), targets,
                                  ignore_index=IGNORE_INDEX, reduction="sum").item()
         count += int((targets != IGNORE_INDEX).sum())
@@ -311,7 +347,7 @@ def sample(model, vocab, *, num_samples=10, temperature=1.0, max_length=20, seed
     finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
     for _ in range(max_length + 1):
         logits, state = model(tokens, state, return_state=True)
-        scores = logits[:, -1].double()
+        scores = logits[:, -1].to(torch.float64 if supports_float64(device) else torch.float32)
         scores[:, never] = -math.inf
         # Subtracting the maximum first keeps a tiny temperature finite: the best
         # character scores 0, the others -large (or -inf), never NaN.
@@ -326,3 +362,159 @@ def sample(model, vocab, *, num_samples=10, temperature=1.0, max_length=20, seed
         ids = row[: row.index(vocab.eos_id)] if vocab.eos_id in row else row
         texts.append(vocab.decode(ids[:max_length]))
     return texts
+
+
+def surname_splits(*, seed=0):
+    """The 88,799 census surnames, split into train (80%), validation and test (10% each).
+
+    The split is by name (:func:`helpers.text.split_items`): every surname is
+    distinct and lies in exactly one split.
+    """
+    from helpers.corpora import census_names
+
+    return split_items([name for name, _ in census_names("last")], seed=seed)
+
+
+def _round(values, digits=7):
+    return [float(f"{value:.{digits}g}") for value in values]
+
+
+def train_surname_model(*, seed, hidden_size=128, dropout=0.0, learning_rate=3e-3,
+                        embedding_dim=32, batch_size=64, max_epochs=40, patience=3,
+                        max_steps=None, implementation="torch", splits=None, device="cpu",
+                        score_test=False, progress=False):
+    """Train the chapter's GRU language model on the census surnames, to early stopping.
+
+    The stated criterion: Adam at ``learning_rate``, batches of ``batch_size``
+    names of similar length (:class:`helpers.text.LengthBatchSampler`, in an
+    order drawn from ``seed``), until the validation cross-entropy has not
+    improved for ``patience`` epochs (or ``max_epochs``), ending with the
+    weights of the best epoch. The validation set is scored as one batch, so
+    ``val_loss`` is exactly the cross-entropy per predicted character. With
+    ``max_steps`` it trains only the first ``max_steps`` batches of the first
+    epoch: the same steps, in the same order, as the full run (a short live
+    rerun of a stored one).
+
+    Args:
+        seed: seeds the initial weights, the dropout masks and the batch order.
+        hidden_size, dropout, learning_rate, embedding_dim, batch_size: the
+            model and optimiser (see :class:`CharLanguageModel`).
+        max_epochs, patience: the budget and the early-stopping patience.
+        max_steps: stop after this many steps of the first epoch (int), or None.
+        implementation: ``"torch"`` or ``"scratch"`` (the book's GRU).
+        splits: the ``{"train", "validation", "test"}`` name lists (default
+            :func:`surname_splits`); the vocabulary is that of the training names.
+        device: where to train.
+        score_test: also compute the test perplexity of the final model.
+        progress: show a progress bar.
+
+    Returns:
+        ``(model, record)``: the trained model (in evaluation mode) and a
+        JSON-able dict with ``parameters``, per-epoch ``train_loss`` (mean of
+        the epoch's batch losses) and ``val_loss`` (nats per character),
+        ``best_epoch``, ``stopped_early``, ``val_perplexity`` (of the best
+        epoch), ``test_perplexity`` (or None), ``step_loss`` (every training
+        step's loss in the first epoch), ``seconds_per_epoch`` and ``vocab_size``.
+    """
+    from helpers.training import EarlyStopping, train
+
+    seed = check_positive_int("seed", seed, minimum=0)
+    check_choice("implementation", implementation, ("torch", "scratch"))
+    if max_steps is not None:
+        max_steps = check_positive_int("max_steps", max_steps)
+    if not isinstance(score_test, bool):
+        raise TypeError(f"score_test must be True or False, got {_describe(score_test)}")
+    splits = surname_splits() if splits is None else splits
+    if not isinstance(splits, dict) or set(splits) != {"train", "validation", "test"}:
+        raise TypeError(f"splits must be a dict with 'train', 'validation' and 'test' lists, "
+                        f"got {_describe(splits)}")
+    vocab = Vocab(splits["train"])
+    datasets = {split: language_model_dataset(names, vocab) for split, names in splits.items()}
+
+    def whole(split):  # one batch: the loss is the exact mean over its characters
+        return make_sequence_loader(datasets[split], pad_id=vocab.pad_id,
+                                    batch_size=len(datasets[split]), shuffle=False)
+
+    torch.manual_seed(seed)
+    model = CharLanguageModel(len(vocab), unit="GRU", embedding_dim=embedding_dim,
+                              hidden_size=hidden_size, implementation=implementation,
+                              dropout=dropout, device=device)
+    train_loader = make_sequence_loader(datasets["train"], pad_id=vocab.pad_id,
+                                        batch_size=batch_size, shuffle=True, seed=seed,
+                                        by_length=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    start = time.perf_counter()
+    if max_steps is None:
+        history = train(model, train_loader, sequence_loss, epochs=max_epochs,
+                        optimizer=optimizer, val_loader=whole("validation"),
+                        early_stopping=EarlyStopping(patience=patience), device=device,
+                        progress=progress, description=f"GRU {hidden_size}, seed {seed}")
+        best_epoch = history.best_epoch
+    else:
+        steps = list(itertools.islice(iter(train_loader), max_steps))
+        history = train(model, steps, sequence_loss, epochs=1, optimizer=optimizer,
+                        val_loader=whole("validation"), device=device, progress=progress,
+                        description=f"GRU {hidden_size}, seed {seed}, {len(steps)} steps")
+        best_epoch = 1
+    seconds = time.perf_counter() - start
+    model.eval()
+    val_loss = history["val_loss"]
+    record = {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(vocab),
+        "train_loss": _round(history["train_loss"]),
+        "val_loss": _round(val_loss),
+        "best_epoch": best_epoch,
+        "epochs_run": len(val_loss),
+        "stopped_early": bool(getattr(history, "stopped_early", False)),
+        "val_perplexity": math.exp(val_loss[best_epoch - 1]),
+        "test_perplexity": (perplexity(model, whole("test"), device=device)["perplexity"]
+                            if score_test else None),
+        "step_loss": _round(history.step_loss[:len(train_loader)]),
+        "seconds_per_epoch": round(seconds / len(val_loss), 2),
+    }
+    return model, record
+
+
+def encode_state_dict(model):
+    """A model's weights as JSON-able text: ``{name: {"shape", "data"}}``, float32 in base64."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {_describe(model)}")
+    encoded = {}
+    for name, tensor in model.state_dict().items():
+        array = tensor.detach().to("cpu", torch.float32).contiguous().numpy()
+        encoded[name] = {"shape": list(array.shape),
+                         "data": base64.b64encode(array.tobytes()).decode("ascii")}
+    return encoded
+
+
+def _decode_state_dict(encoded):
+    import numpy as np
+
+    return {name: torch.from_numpy(np.frombuffer(base64.b64decode(entry["data"]),
+                                                 dtype=np.float32).reshape(entry["shape"]).copy())
+            for name, entry in encoded.items()}
+
+
+def load_surname_model(artefact, *, device="cpu"):
+    """The final seed-0 model of the ``lm_gru`` artefact, with its stored weights.
+
+    Args:
+        artefact: the dict :func:`helpers.artefacts.load_artefact` returns for ``"lm_gru"``.
+        device: where to put the model.
+
+    Returns:
+        a :class:`CharLanguageModel` in evaluation mode.
+    """
+    try:
+        chosen = artefact["summary"]["chosen"]
+        weights = _decode_state_dict(artefact["summary"]["weights_of_seed_0"])
+        settings = artefact["settings"]
+    except (KeyError, TypeError):
+        raise ValueError("artefact must be the loaded 'lm_gru' artefact, with summary.chosen "
+                         "and summary.weights_of_seed_0") from None
+    model = CharLanguageModel(weights["embedding.weight"].shape[0], unit="GRU",
+                              embedding_dim=settings["embedding_dim"],
+                              hidden_size=chosen["hidden_size"], dropout=chosen["dropout"])
+    model.load_state_dict(weights)
+    return model.to(device).eval()
