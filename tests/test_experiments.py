@@ -10,13 +10,13 @@ from helpers.experiments import (
     LastStateRegressor,
     TokenTagger,
     count_parameters,
-    load_unit_comparison,
     recurrent_layer,
     run_adding,
     run_copy,
     train_adding,
 )
 from helpers.modules import set_forget_bias
+from helpers.training import EarlyStopping
 
 
 def forget_gate_at_rest(lstm):
@@ -168,25 +168,21 @@ def test_train_adding_rejects_what_is_not_a_module():
         train_adding(lambda x: x, 8, seed=0)
 
 
-def test_committed_unit_comparison_is_complete_and_its_summary_follows_from_its_runs():
-    import importlib.util
-    from pathlib import Path
-    import statistics
+def test_early_stopping_keeps_the_best_epoch_and_records_both_curves():
+    fixed = run_adding("GRU", 8, seed=4, train_size=200, epochs=4, hidden_size=8)
+    stopped = run_adding("GRU", 8, seed=4, train_size=200, epochs=4, hidden_size=8,
+                         early_stopping=EarlyStopping(patience=1))
+    # the same first epochs; training ends after the first epoch without improvement
+    assert stopped["val_mse"] == fixed["val_mse"][:len(stopped["val_mse"])]
+    assert len(stopped["train_mse"]) == len(stopped["val_mse"])
+    best = 1 + min(range(len(stopped["val_mse"])), key=stopped["val_mse"].__getitem__)
+    assert stopped["best_epoch"] == best
+    assert stopped["stopped_early"] == (len(stopped["val_mse"]) < 4)
+    assert "best_epoch" not in fixed and len(fixed["train_mse"]) == 4
 
-    results = load_unit_comparison()
-    assert "compare_units.py" in results["meta"]["command"]
-    settings = {(r["task"], r["setting"], r["unit"]) for r in results["summary"]}
-    units = {"RNN", "LSTM", "LSTM (forget bias 1)", "GRU"}
-    expected = {("adding", f"T = {T}", u) for T in (50, 100, 200) for u in units}
-    expected |= {("copy", "delay 50", u) for u in units}
-    assert settings == expected
-    for row in results["summary"]:
-        assert len(set(row["seeds"])) >= 3, row["setting"]
-        assert row["mean"] == pytest.approx(statistics.fmean(row["scores"]))
-        assert row["min"] == min(row["scores"]) and row["max"] == max(row["scores"])
-    # The benchmark's own summary of the saved runs reproduces the saved summary.
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "experiments" / "compare_units.py"
-    spec = importlib.util.spec_from_file_location("compare_units", path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    assert benchmark.summary_rows(results["runs"]) == results["summary"]
+
+def test_run_copy_with_early_stopping_scores_the_best_epoch():
+    result = run_copy("LSTM", 3, seed=0, copy_length=2, train_size=300, epochs=3, hidden_size=8,
+                      early_stopping=EarlyStopping(patience=3))
+    assert len(result["train_loss"]) == 3 and result["best_epoch"] in (1, 2, 3)
+    assert result["stopped_early"] is False

@@ -13,15 +13,15 @@ so every number the book quotes comes from the same code:
   last hidden state (the adding problem); :class:`TokenTagger` predicts a token
   at every step (the copy task);
 - :func:`run_adding` and :func:`run_copy` build the model for a unit, generate
-  the task's fixed splits, train with :func:`helpers.training.train`, and
-  score the final model on the test split, which is used for nothing else (no
-  early stopping, no choice of hyperparameters); :func:`train_adding` does the
-  same for a model of your own, such as a variant of a unit.
+  the task's fixed splits, train with :func:`helpers.training.train` (for a
+  fixed number of epochs, or with ``early_stopping`` on the validation split),
+  and score the final model on the test split, which is used for nothing else;
+  :func:`train_adding` does the same for a model of your own, such as a
+  variant of a unit. :mod:`helpers.unit_comparison` builds the comparison of
+  units on them.
 """
 
-import json
 import time
-from importlib import resources
 
 import torch
 from torch import nn
@@ -171,7 +171,7 @@ def _label(unit, forget_bias):
 
 
 def _fit(model, splits, loss_fn, *, seed, epochs, batch_size, lr, clip_norm, metrics, device,
-         progress, description):
+         progress, description, early_stopping=None):
     """Train on the train split, validate every epoch, score on the test split once at the end."""
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -180,13 +180,17 @@ def _fit(model, splits, loss_fn, *, seed, epochs, batch_size, lr, clip_norm, met
         model, make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
         loss_fn, epochs=epochs, optimizer=optimizer, clip_norm=clip_norm,
         val_loader=make_loader(*splits["validation"], batch_size=1000, shuffle=False),
-        metrics=metrics, device=device, progress=progress, description=description,
+        metrics=metrics, early_stopping=early_stopping, device=device, progress=progress,
+        description=description,
     )
     seconds = time.perf_counter() - start
     test = evaluate(model, make_loader(*splits["test"], batch_size=1000, shuffle=False),
                     loss_fn, metrics=metrics, device=device)
     steps = len(history.step_loss)
-    return history, test, {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps}
+    timing = {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps}
+    if early_stopping is not None:
+        timing.update(best_epoch=history.best_epoch, stopped_early=history.stopped_early)
+    return history, test, timing
 
 
 def _check_budget(train_size, epochs, batch_size, lr, clip_norm):
@@ -204,7 +208,8 @@ def _check_seed(seed):
 
 
 def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_size=50, lr=1e-2,
-                 clip_norm=1.0, device=None, progress=False, description="adding problem"):
+                 clip_norm=1.0, device=None, progress=False, description="adding problem",
+                 early_stopping=None):
     """Train ``model`` on the adding problem of length ``length``; score it on the test split.
 
     The splits are ``task_splits(adding_problem, (train_size, 1000, 2000),
@@ -222,12 +227,16 @@ def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_siz
         device: where to train; default the CPU.
         progress: show a progress bar.
         description: the progress bar's label.
+        early_stopping: optional :class:`helpers.training.EarlyStopping`:
+            ``epochs`` becomes the largest budget, and the model scored on the
+            test split is the best epoch's on validation.
 
     Returns:
         dict with ``length``, ``seed``, ``parameters`` (of ``model``),
         ``test_mse``, ``baseline_mse`` (always predicting 1, on the same test
-        split), ``val_mse`` (one value per epoch), ``steps``, ``seconds``,
-        ``seconds_per_step`` and ``model``.
+        split), ``val_mse`` and ``train_mse`` (one value per epoch), ``steps``,
+        ``seconds``, ``seconds_per_step`` and ``model``; with early stopping
+        also ``best_epoch`` and ``stopped_early``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {_describe(model)}")
@@ -239,20 +248,21 @@ def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_siz
     history, test, timing = _fit(
         model, splits, F.mse_loss, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
         clip_norm=clip_norm, metrics=None, device=device, progress=progress,
-        description=description,
+        description=description, early_stopping=early_stopping,
     )
     y_test = splits["test"][1]
     return {
         "length": length, "seed": seed, "parameters": count_parameters(model),
         "test_mse": test["loss"],
         "baseline_mse": F.mse_loss(torch.ones_like(y_test), y_test).item(),
-        "val_mse": history["val_loss"], **timing, "model": model,
+        "val_mse": history["val_loss"], "train_mse": history["train_loss"], **timing,
+        "model": model,
     }
 
 
 def run_adding(unit, length, *, seed, hidden_size=32, train_size=10_000, epochs=15,
                batch_size=50, lr=1e-2, clip_norm=1.0, forget_bias=None, implementation="torch",
-               device=None, progress=False):
+               device=None, progress=False, early_stopping=None):
     """Train ``unit`` on the adding problem of length ``length``; score it on the test split.
 
     The model is a :class:`LastStateRegressor` with ``hidden_size`` units,
@@ -273,7 +283,7 @@ def run_adding(unit, length, *, seed, hidden_size=32, train_size=10_000, epochs=
     result = train_adding(
         model, length, seed=seed, train_size=train_size, epochs=epochs, batch_size=batch_size,
         lr=lr, clip_norm=clip_norm, device=device, progress=progress,
-        description=f"{label}, adding T = {length}, seed {seed}",
+        description=f"{label}, adding T = {length}, seed {seed}", early_stopping=early_stopping,
     )
     return {"unit": label, "task": "adding", "hidden_size": hidden_size, **result}
 
@@ -292,18 +302,23 @@ def _per_step_cross_entropy(scores, y):
 
 def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128,
              train_size=10_000, epochs=20, batch_size=50, lr=1e-2, clip_norm=1.0,
-             forget_bias=None, implementation="torch", device=None, progress=False):
+             forget_bias=None, implementation="torch", device=None, progress=False,
+             early_stopping=None):
     """Train ``unit`` on the copy task with ``delay``; score it on the test split.
 
     The loss is the cross-entropy per step over the whole sequence, the quantity
     :func:`helpers.tasks.copy_task_baseline` gives for a model without memory.
+    With ``early_stopping`` (:class:`helpers.training.EarlyStopping`),
+    ``epochs`` is the largest budget and the model scored on the test split is
+    the best epoch's on validation.
 
     Returns:
         dict with ``unit``, ``task``, ``delay``, ``copy_length``, ``num_symbols``,
         ``seed``, ``hidden_size``, ``parameters``, ``test_loss``, ``baseline_loss``,
         ``test_accuracy`` (share of copied symbols right; chance is
-        ``1 / num_symbols``), ``val_loss`` and ``val_accuracy`` (per epoch),
-        ``steps``, ``seconds``, ``seconds_per_step`` and ``model``.
+        ``1 / num_symbols``), ``val_loss``, ``val_accuracy`` and ``train_loss``
+        (per epoch), ``steps``, ``seconds``, ``seconds_per_step`` and
+        ``model``; with early stopping also ``best_epoch`` and ``stopped_early``.
     """
     check_choice("unit", unit, UNITS)
     _check_seed(seed)
@@ -321,7 +336,7 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
         model, splits, _per_step_cross_entropy, seed=seed, epochs=epochs,
         batch_size=batch_size, lr=lr, clip_norm=clip_norm,
         metrics={"accuracy": _answer_accuracy(copy_length)}, device=device, progress=progress,
-        description=f"{label}, copy delay {delay}, seed {seed}",
+        description=f"{label}, copy delay {delay}, seed {seed}", early_stopping=early_stopping,
     )
     return {
         "unit": label, "task": "copy", "delay": delay, "copy_length": copy_length,
@@ -330,18 +345,21 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
         "num_symbols": num_symbols,
         "baseline_loss": copy_task_baseline(delay, copy_length, num_symbols),
         "test_accuracy": test["accuracy"], "val_loss": history["val_loss"],
-        "val_accuracy": history["val_accuracy"], **timing, "model": model,
+        "val_accuracy": history["val_accuracy"], "train_loss": history["train_loss"], **timing,
+        "model": model,
     }
 
 
 def load_unit_comparison():
-    """The committed results of ``benchmarks/experiments/compare_units.py``, which ships with this package.
+    """The committed results of ``benchmarks/experiments/compare_units.py``, which ship with this package.
 
-    Returns:
-        dict with ``meta`` (the command that regenerates the results and its
-        settings), ``summary`` (one row per task, setting and unit: the test
-        scores of every seed, their mean, standard deviation, min and max, and
-        the baseline) and ``runs`` (every run, with its validation curve).
+    The same as ``helpers.artefacts.load_artefact("compare_units")``: a dict with
+    ``provenance`` (the command, git revision, package versions, seeds, machine,
+    date and wall time), ``settings`` (the design, and the learning rates chosen
+    on validation), ``runs`` (every run of the learning-rate search and of the
+    final seeds, with its learning curves) and ``summary`` (one row per setting
+    and unit of the final runs); see :mod:`helpers.unit_comparison`.
     """
-    text = resources.files("helpers").joinpath("results", "compare_units.json").read_text()
-    return json.loads(text)
+    from helpers.artefacts import load_artefact
+
+    return load_artefact("compare_units")

@@ -36,8 +36,9 @@ The file reads top to bottom:
    reuse both bases by giving their number of gate blocks and their own step;
 4. :func:`lstm_update`, :class:`LSTMCell` and :class:`LSTM`, whose state is
    the pair (h, c) of hidden and cell state, and :func:`set_forget_bias`;
-5. :func:`gru_update`, :class:`GRUCell` and :class:`GRU`: PyTorch's GRU, which
-   is not the GRU most textbooks write (see :func:`gru_update`).
+5. :func:`gru_update`, :class:`GRUCell` and :class:`GRU`: PyTorch's GRU, whose
+   reset gate acts after the recurrent product, unlike in the papers and most
+   books (see :func:`gru_update`).
 """
 
 import math
@@ -1081,7 +1082,7 @@ def gru_update(x_projected, h_prev, weight_hh, bias_hh):
         h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
         \end{array}
 
-    This is PyTorch's GRU, and it is not the GRU most textbooks write,
+    This is PyTorch's GRU. Chung et al. (2014) write the GRU as
 
     .. math::
 
@@ -1090,12 +1091,14 @@ def gru_update(x_projected, h_prev, weight_hh, bias_hh):
         h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
         \end{array}
 
-    Two things differ. The textbook form applies the reset gate *before* the
-    recurrent matrix product, PyTorch *after* it, so that ``h_{t-1} W_hh^T`` is
-    one product for all three gates per step; this makes them different
-    functions, and weights trained for one do not fit the other. The roles of
-    ``z`` and ``1 - z`` are swapped too, which by itself is only a relabelling
-    (negating the update gate's weights and biases turns one into the other).
+    Two things differ. Chung et al. apply the reset gate *before* the
+    recurrent matrix product (as do Cho et al.'s published paper and most
+    books), PyTorch *after* it, so that ``h_{t-1} W_hh^T`` is one product for
+    all three gates per step; this makes them different functions, and weights
+    trained for one do not fit the other. Chung et al. also swap the roles of
+    ``z`` and ``1 - z`` (Cho et al. and PyTorch keep the old state with ``z``),
+    which by itself is only a relabelling (negating the update gate's weights
+    and biases turns one into the other).
 
     ``weight_hh`` stacks W_hr, W_hz, W_hn in PyTorch's order r, z, n.
 

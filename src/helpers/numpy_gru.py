@@ -17,23 +17,26 @@ order ``r, z, n`` in ``Wx`` (D, 3H), ``Wh`` (H, 3H), ``bx`` (3H,) and ``bh``
 kept apart, unlike the LSTM's single ``b``, because ``bh_n`` sits inside the
 reset gate's product and so is not interchangeable with ``bx_n``.
 
-This is not the GRU most texts write. The common textbook form (Chung et al.
-2014, and many books that cite Cho et al. 2014) is::
+This is not the GRU that the papers and books write. Chung et al. (2014) write::
 
     h~ = tanh(x_t Wx_n + (r * h_{t-1}) Wh_n + b_n)
     h_t = (1 - z) * h_{t-1} + z * h~
 
 Two things differ:
 
-- The reset gate. The textbook form applies it to ``h_{t-1}`` *before* the
-  recurrent matrix product, PyTorch *after* it (to ``h_{t-1} Wh_n + bh_n``),
-  so that one product ``h_{t-1} Wh`` serves all three gates. ``r`` then scales
-  whole sums instead of the entries of ``h_{t-1}`` they are made of, and the
-  two are different functions: no choice of weights turns one into the other
-  in general, so weights trained for one do not fit the other.
-- The roles of ``z`` and ``1 - z`` are swapped (Cho et al.'s own paper puts
-  ``z`` on ``h_{t-1}``, as PyTorch does). This alone is only a relabelling:
-  negating the update gate's weights and biases turns one form into the other.
+- The reset gate. Chung et al., the published paper of Cho et al. (2014),
+  Goodfellow et al. (2016) and d2l (Zhang et al.) apply it to ``h_{t-1}``
+  *before* the recurrent matrix product; PyTorch applies it *after* it (to
+  ``h_{t-1} Wh_n + bh_n``), so that one product ``h_{t-1} Wh`` serves all
+  three gates (the Keras documentation attributes this form to the first
+  arXiv version of Cho et al.). ``r`` then scales whole sums instead of the
+  entries of ``h_{t-1}`` they are made of, and the two are different
+  functions: no choice of weights turns one into the other in general, so
+  weights trained for one do not fit the other.
+- Which share keeps the old state. Chung et al. put ``1 - z`` on ``h_{t-1}``;
+  Cho et al.'s paper, Goodfellow et al., d2l and PyTorch put ``z`` there. This
+  alone is only a relabelling: negating the update gate's weights and biases
+  turns one form into the other.
 
 Only PyTorch's form is implemented here, so that it can be checked against
 ``torch.nn`` to the last digits; the chapter on the GRU says which form each

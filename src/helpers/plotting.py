@@ -506,7 +506,7 @@ def draw_gru_cell(ax=None, convention="pytorch"):
         n_t = tanh(x_t W_in + b_in + r_t * (h_{t-1} W_hn + b_hn))
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
-    ``convention="textbook"``: the reset gate multiplies :math:`h_{t-1}` before
+    ``convention="textbook"`` (the form of Chung et al. 2014): the reset gate multiplies :math:`h_{t-1}` before
     :math:`W_{hn}`, the candidate is :math:`\\tilde h_t` and the roles of
     :math:`z_t` and :math:`1 - z_t` are swapped::
 
@@ -618,7 +618,7 @@ def draw_gru_cell(ax=None, convention="pytorch"):
                      r" + r_t \odot (h_{t-1} W_{hn} + b_{hn}))$",
                      r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$")
     else:
-        equations = (r"textbook: reset before the product, $\tilde h_t = \tanh(x_t W_{in}"
+        equations = (r"Chung et al.: reset before the product, $\tilde h_t = \tanh(x_t W_{in}"
                      r" + b_{in} + (r_t \odot h_{t-1}) W_{hn})$",
                      r"$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$")
     _tag(ax, 7.6, -1.1, "\n".join(equations), ha="center", va="top")
