@@ -92,7 +92,7 @@ class UnrolledRNNExplorer(Explorer):
         with torch.no_grad():
             states, _ = self.rnn(inputs)
             logits = None if self.read_out is None else self.read_out(states)[0]
-        self.states = states[0].double().cpu().numpy()
+        self.states = states[0].cpu().double().numpy()  # MPS has no float64: CPU first
         self.predictions = ([] if logits is None
                             else [self.outputs[k] for k in logits.argmax(-1).tolist()])
         self._text = text
