@@ -1,6 +1,7 @@
 """helpers.artefacts: provenance, saving and loading, the sweep runner, and the live-vs-stored check."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -60,7 +61,16 @@ def test_every_shipped_artefact_loads_and_has_provenance():
     assert names, "helpers/results holds no artefact"
     for name in names:
         data = load_artefact(name)
-        assert isinstance(data, dict)
+        # written by a finished Sweep: provenance complete, a summary, runs with their seeds
+        assert {"provenance", "settings", "runs", "summary"} <= set(data), (name, sorted(data))
+        record = data["provenance"]
+        assert {"command", "git_revision", "git_dirty", "packages", "seeds", "machine", "date",
+                "wall_seconds"} <= set(record), (name, sorted(record))
+        assert name in record["command"] and (REPO / "benchmarks" / "experiments" / f"{name}.py").is_file()
+        assert re.fullmatch(r"[0-9a-f]{40}", record["git_revision"]), name
+        assert {"torch", "numpy", "python"} <= set(record["packages"]), name
+        assert record["wall_seconds"] > 0 and data["runs"], name
+        assert record["seeds"] == sorted({run["seed"] for run in data["runs"] if "seed" in run}), name
 
 
 def test_loading_an_unknown_artefact_lists_the_known_ones():
@@ -78,11 +88,14 @@ def test_sweep_saves_after_every_run_and_finishes_with_a_summary(tmp_path):
     sweep.run(toy_run, seed=0, epochs=3)
     saved = json.loads((tmp_path / "toy_sweep.json").read_text())
     assert len(saved["runs"]) == 1 and saved["provenance"]["seeds"] == [0]
+    assert "summary" not in saved  # until finish(): an interrupted sweep is recognisable
     sweep.run(toy_run, seed=1, epochs=3)
     path = sweep.finish(summary={"best": 0.25})
     saved = json.loads(path.read_text())
     assert [run["seed"] for run in saved["runs"]] == [0, 1]
     assert saved["runs"][1]["val_loss"] == [0.5, 1 / 3, 0.25]
+    assert json.loads(Sweep("toy_other", command="python toy.py", folder=tmp_path,
+                            log=False).finish().read_text())["summary"] == {}
     assert saved["summary"] == {"best": 0.25} and saved["settings"] == {"epochs": 3}
     assert saved["provenance"]["seeds"] == [0, 1]
     assert saved["provenance"]["command"] == "python toy.py"

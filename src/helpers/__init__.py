@@ -13,17 +13,23 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.numpy_lstm`, :mod:`helpers.numpy_gru`: the LSTM and
   PyTorch's GRU in numpy, forward and backward.
 - :mod:`helpers.gradcheck`: central differences and relative errors.
+- :mod:`helpers.tbptt`: truncated backpropagation through time,
+  TBPTT(k1, k2), with overlapping windows.
 - :mod:`helpers.modules`: PyTorch modules written from scratch with the
   ``torch.nn`` contract (``RNNCell``, ``RNN``, ``LSTMCell``, ``LSTM``,
   ``GRUCell``, ``GRU``).
 - :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
   splits and loaders.
+- :mod:`helpers.sequence_toys`: the two small tasks of the foundation
+  chapters, their models, and training to a stated criterion.
 - :mod:`helpers.training`: the one training loop of the book, with early
   stopping on a validation score.
 - :mod:`helpers.evidence`: scores over seeds with intervals, paired
   differences, claims checked by code, numbers glued into the prose.
 - :mod:`helpers.artefacts`: long experiments as committed JSON with
   provenance, and the check that a live rerun agrees with them.
+- :mod:`helpers.profiling`: where the time of PyTorch code goes, and timings
+  from interleaved repeats that noise cannot flip.
 - :mod:`helpers.text`: vocabularies, padded batches with lengths and masks,
   splits and loaders for variable-length sequences.
 - :mod:`helpers.corpora`: real text shipped inside packages (census names,
@@ -31,6 +37,9 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.language_model`, :mod:`helpers.sequence_classification`,
   :mod:`helpers.sequence_labelling`: the three uses of an RNN on that text,
   with their baselines and scores.
+- :mod:`helpers.ngram` (interpolated Kneser-Ney), :mod:`helpers.baselines`
+  (linear models from scikit-learn) and :mod:`helpers.leakage` (near-duplicates
+  across splits): the strongest simple baselines and the checks on the splits.
 - :mod:`helpers.bidirectional`: two directions combined four ways, with
   variable lengths handled by packing; :func:`~helpers.bidirectional.reverse_padded`.
 - :mod:`helpers.number_words`: the translation task of the last chapters,
@@ -40,8 +49,17 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.seq2seq`: encoder, decoder with or without attention, teacher
   forcing, greedy decoding and beam search, loaders and scores for
   translation pairs.
+- :mod:`helpers.seq2seq_experiments`: the runs of the encoder-decoder and
+  attention chapters, shared by the chapters and their committed sweeps.
 - :mod:`helpers.experiments`: a recurrent unit trained on a long-range task
   and scored, the runs behind the LSTM, GRU and comparison chapters.
+- :mod:`helpers.adding_runs`, :mod:`helpers.initialisation`,
+  :mod:`helpers.forget_gate`: the experiments of the chapters on vanishing
+  gradients and the LSTM (clipping, initial recurrent matrices, the LSTM without
+  a forget gate).
+- :mod:`helpers.gru_conventions`, :mod:`helpers.unit_comparison`: the GRU's
+  two conventions side by side, and the comparison of recurrent units with its
+  verdicts.
 - :mod:`helpers.plotting`: the diagrams and recurring plots, drawn by code.
 - :mod:`helpers.explorers`: interactive explorers (ipywidgets) with a static
   default view, such as the gradient flow of an RNN against an LSTM (not

@@ -254,8 +254,12 @@ class Sweep:
         return save_artefact(self.name, data, folder=self.folder)
 
     def finish(self, summary=None):
-        """Write the file a last time, with ``summary``; return its path."""
-        path = self._save(summary)
+        """Write the file a last time, with ``summary`` (``{}`` if None); return its path.
+
+        Only a finished sweep has a ``summary`` key, so a file left by an
+        interrupted sweep is recognisable as such.
+        """
+        path = self._save({} if summary is None else summary)
         if self.log:
             print(f"{self.name}: {len(self.runs)} runs in "
                   f"{time.perf_counter() - self._start:.0f} s -> {path}", flush=True)

@@ -482,8 +482,8 @@ _SWAPPED_Z = ("z and 1 - z are swapped: h_t = (1 - z) * h_{t-1} + z * n, where P
 _BH_OUTSIDE = ("bh_n is added outside the reset gate's product, r * (h_{t-1} Wh_n) + bh_n; in "
                "PyTorch's GRU the reset gate scales it too, r * (h_{t-1} Wh_n + bh_n), which is "
                "why the GRU keeps two biases, bx and bh")
-_ONE_OF_TWO = ("your step has one of the two differences between the textbook GRU and PyTorch's "
-               "GRU, which is asked for here: ")
+_ONE_OF_TWO = ("your step has one of the two differences between Chung et al.'s GRU (the "
+               "chapter's textbook form) and PyTorch's GRU, which is asked for here: ")
 
 
 def _gru_forward_variants(inputs):
@@ -496,11 +496,12 @@ def _gru_forward_variants(inputs):
 
     zeros = {name: np.zeros_like(inputs[name]) for name in ("bx", "bh")}
     variants = [
-        ("this is the textbook GRU (Chung et al. 2014), not PyTorch's GRU, which is asked for "
+        ("this is the textbook GRU of Chung et al. 2014, not PyTorch's GRU, which is asked for "
          f"here; the two differ in two ways, and your step has both: (1) {_RESET_BEFORE}; "
          f"(2) {_SWAPPED_Z}", variant(reset_before=True, swap_z=True)),
         (_ONE_OF_TWO + _RESET_BEFORE + ". The other difference, the update, is already "
-         "PyTorch's", variant(reset_before=True)),
+         "PyTorch's (your step is the GRU of Cho et al.'s published paper, Goodfellow et al. and "
+         "d2l)", variant(reset_before=True)),
         (_ONE_OF_TWO + _SWAPPED_Z + ". The other difference, where the reset gate acts, is "
          "already PyTorch's", variant(swap_z=True)),
         (_BH_OUTSIDE, variant(bh_n_outside=True)),

@@ -62,7 +62,8 @@ def lstm_gate_activations(lstm, inputs):
             h = o * torch.tanh(c)
             for name, value in zip(steps, (i, f, g, o, c, h)):
                 steps[name].append(value)
-    return {name: torch.stack(values).double().cpu().numpy() for name, values in steps.items()}
+    # to the CPU first: Apple's MPS has no float64
+    return {name: torch.stack(values).cpu().double().numpy() for name, values in steps.items()}
 
 
 class LSTMGatesExplorer(Explorer):
