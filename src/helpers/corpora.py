@@ -10,6 +10,9 @@
 - :func:`hyphenate` and :func:`hyphenation_labels`: where TeX's hyphenation
   patterns (Liang 1983, through the ``pyphen`` package) allow a line break in
   a word, as one 0/1 label per character: a sequence labelling task.
+- :func:`hyphenation_splits`: the book's hyphenation data set, a fixed sample
+  of words with their labels, split so that words beginning with the same
+  :data:`HYPHENATION_PREFIX` letters never sit in two splits.
 
 Names and words are lower-cased ASCII letters.
 """
@@ -25,6 +28,9 @@ __all__ = [
     "english_words",
     "hyphenate",
     "hyphenation_labels",
+    "HYPHENATION_PREFIX",
+    "hyphenation_group",
+    "hyphenation_splits",
 ]
 
 #: The lists of :func:`census_names`.
@@ -146,3 +152,49 @@ def hyphenation_labels(words, *, language="en_US"):
             row[position - 1] = 1
         labels.append(row)
     return labels
+
+
+#: Words that begin with the same this-many letters are one group of :func:`hyphenation_splits`.
+HYPHENATION_PREFIX = 5
+
+
+def hyphenation_group(word):
+    """The group of ``word`` in :func:`hyphenation_splits`: its first :data:`HYPHENATION_PREFIX` letters.
+
+    *hyphen*, *hyphenate* and *hyphenation* are one group, and so are *brood*
+    and *broody*: a word whose hyphenation can be read off a near-duplicate
+    in the training split would flatter any model on the test split.
+    """
+    return _check_word(word)[:HYPHENATION_PREFIX]
+
+
+def hyphenation_splits(size=20_000, *, seed=0, min_length=4, max_length=15, language="en_US"):
+    """The book's hyphenation task: a fixed sample of words and labels, split by prefix group.
+
+    ``size`` words of ``min_length`` to ``max_length`` letters are drawn, without
+    replacement, from :func:`english_words` with ``numpy.random.default_rng(seed)``;
+    :func:`helpers.text.split_by_group` splits them 80/10/10 by
+    :func:`hyphenation_group` with the same seed, so no test or validation word
+    shares its first five letters with a training word
+    (``helpers.text.shared_groups(splits, hyphenation_group)`` is empty).
+
+    Returns:
+        ``(words, labels)``: two dicts keyed by ``"train"``, ``"validation"``
+        and ``"test"``, a list of words and the aligned list of their
+        :func:`hyphenation_labels`.
+    """
+    import numpy as np
+
+    from helpers.text import split_by_group
+
+    size = check_positive_int("size", size)
+    pool = english_words(min_length=min_length, max_length=max_length)
+    if size > len(pool):
+        raise ValueError(f"size = {size} is more than the {len(pool):,} words of "
+                         f"{min_length} to {max_length} letters")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+    sample = sorted(np.random.default_rng(seed).choice(pool, size=size, replace=False).tolist())
+    splits = split_by_group(sample, hyphenation_group, seed=seed)
+    labels = {name: hyphenation_labels(items, language=language) for name, items in splits.items()}
+    return splits, labels
