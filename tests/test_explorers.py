@@ -145,7 +145,7 @@ def plotted(explorer):
 def test_the_explorer_builds_without_a_display_and_plots_its_norms():
     explorer = GradientFlowExplorer()
     assert explorer.settings() == {"spectral_radius": 1.0, "nonlinearity": "tanh",
-                                   "length": 100, "forget_bias": 2.0}
+                                   "length": 100, "forget_bias": 0.0}
     lines = plotted(explorer)
     assert set(lines) == {"vanilla", "LSTM,"} and len(lines["vanilla"]) == 100
     np.testing.assert_allclose(lines["LSTM,"], explorer.norms["LSTM"])
