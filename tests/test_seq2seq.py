@@ -81,7 +81,7 @@ def log_probability(seq2seq, source, lengths, output):
     return float(torch.log_softmax(logits[0], -1)[torch.arange(len(output)), output].sum())
 
 
-@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6, 1.0])
 @pytest.mark.parametrize("seed", range(3))
 def test_a_wide_beam_finds_the_best_output_that_enumeration_finds(seed, length_penalty):
     seq2seq = model("additive", seed)
@@ -94,8 +94,9 @@ def test_a_wide_beam_finds_the_best_output_that_enumeration_finds(seed, length_p
                 outputs.add(row)
     for n, s in enumerate(SOURCES):
         source, lengths = padded([s])
-        scored = {o: log_probability(seq2seq, source, lengths, list(o)) / len(o) ** length_penalty
-                  for o in outputs}
+        # GNMT's length penalty (Wu et al. 2016): divide by ((5 + |Y|) / 6) ** alpha
+        scored = {o: log_probability(seq2seq, source, lengths, list(o))
+                  / ((5 + len(o)) / 6) ** length_penalty for o in outputs}
         best = max(scored, key=scored.get)
         (tokens, score), = seq2seq.beam_search(source, lengths, beam_width=V ** max_length,
                                                max_length=max_length, length_penalty=length_penalty)
@@ -174,3 +175,15 @@ def test_additive_attention_with_projected_keys_equals_without():
     projected = attention(queries, keys, keys, lengths, projected_keys=attention.project_keys(keys))
     for a, b in zip(plain, projected):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_the_gnmt_length_penalty_is_the_published_formula():
+    from helpers.seq2seq import gnmt_length_penalty
+
+    # Wu et al. 2016, eq. 14: lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha
+    for length in (1, 3, 10):
+        for alpha in (0.0, 0.6, 1.0):
+            assert gnmt_length_penalty(length, alpha) == pytest.approx(
+                (5 + length) ** alpha / 6 ** alpha, rel=1e-12)
+    assert gnmt_length_penalty(7, 0.0) == 1.0
+    assert gnmt_length_penalty(1, 0.8) == pytest.approx(1.0)

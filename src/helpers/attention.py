@@ -16,6 +16,11 @@ The scoring functions, for a query q and a key k:
 - :class:`MultiplicativeAttention` (Luong et al. 2015, "general"):
   ``q^T W k``, which allows queries and keys of different sizes.
 
+:class:`AlteredAttention` wraps a trained module and replaces its weights
+(uniform, or shuffled over the valid positions) before the context is read:
+the test of Jain and Wallace (2019) of whether a model's output depends on
+where its attention points.
+
 :class:`SelfAttention` is attention of a sequence over itself (queries,
 keys and values are three projections of the same positions), the layer the
 Transformer (Vaswani et al. 2017) is built from; it matches
@@ -38,6 +43,7 @@ __all__ = [
     "DotProductAttention",
     "MultiplicativeAttention",
     "SelfAttention",
+    "AlteredAttention",
 ]
 
 
@@ -244,3 +250,64 @@ class SelfAttention(nn.Module):
             valid = torch.minimum(valid, steps[None, :])
         context, weights = self.attention(self.W_q(x), self.W_k(x), self.W_v(x), valid)
         return self.W_o(context), weights
+
+
+class AlteredAttention(nn.Module):
+    """A trained attention module whose weights are replaced before the context is read.
+
+    If attention weights explained a prediction, changing them should change
+    the prediction; Jain and Wallace (2019) found that, in classifiers, they
+    often can be shuffled or replaced with little effect, and Wiegreffe and
+    Pinter (2019) that how much it matters depends on the task and the model.
+    This module runs ``attention`` for its weights, replaces them, and reads
+    the values with the new weights:
+
+    - ``"uniform"``: every valid position gets ``1 / valid_len``;
+    - ``"permute"``: each row's weights are shuffled among its valid
+      positions (a new random permutation per row, from ``seed``), so the
+      distribution of weights is kept but not where it points;
+    - ``"original"``: the weights unchanged (a control: the same outputs).
+
+    Args:
+        attention: a module called as ``attention(queries, keys, values,
+            valid_lens, **extra)`` returning ``(context, weights)``.
+        mode: ``"uniform"``, ``"permute"`` or ``"original"``.
+        seed: int >= 0, the permutations' generator.
+    """
+
+    MODES = ("uniform", "permute", "original")
+
+    def __init__(self, attention, mode, *, seed=0):
+        super().__init__()
+        if not isinstance(attention, nn.Module):
+            raise TypeError(f"attention must be an attention module, got {_describe(attention)}")
+        self.attention = attention
+        self.mode = check_choice("mode", mode, self.MODES)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def project_keys(self, keys):
+        """The wrapped module's :meth:`AdditiveAttention.project_keys`, or ``None``."""
+        project = getattr(self.attention, "project_keys", None)
+        return None if project is None else project(keys)
+
+    def forward(self, queries, keys, values, valid_lens=None, **extra):
+        """``(context (N, Q, Dv), altered weights (N, Q, K))``."""
+        extra = {name: value for name, value in extra.items() if value is not None}
+        _, weights = self.attention(queries, keys, values, valid_lens, **extra)
+        N, Q, K = weights.shape
+        valid = (torch.ones(N, Q, K, dtype=torch.bool, device=weights.device)
+                 if valid_lens is None else _valid_mask(valid_lens, N, Q, K, weights.device))
+        if self.mode == "uniform":
+            weights = valid / valid.sum(-1, keepdim=True).clamp(min=1)
+            weights = weights.to(values.dtype)
+        elif self.mode == "permute":
+            # random keys for the valid positions, +inf for the padded ones:
+            # a stable sort puts a random order of the valid positions first
+            # and leaves the padded ones where they are
+            random = torch.rand(N, Q, K, generator=self.generator).to(weights.device)
+            random = random.masked_fill(~valid, float("inf"))
+            order = torch.sort(random, dim=-1, stable=True).indices
+            weights = torch.gather(weights, -1, order)
+        return torch.bmm(weights, values), weights

@@ -9,13 +9,14 @@
   the attention of the previous decoder state over the memory, padded source
   positions masked (Bahdanau et al. 2015).
 - :class:`Seq2Seq`: teacher forcing for training (:meth:`Seq2Seq.forward`),
-  :meth:`Seq2Seq.greedy_decode` and :meth:`Seq2Seq.beam_search` (with length
-  normalisation) for inference.
+  :meth:`Seq2Seq.greedy_decode` and :meth:`Seq2Seq.beam_search` (with GNMT's
+  length penalty, :func:`gnmt_length_penalty`) for inference.
 
 - :class:`TranslationBatch` and :func:`make_translation_loader`: padded
   ``(source, target)`` pairs in the form :func:`helpers.training.train` feeds
   to a model, :func:`train_translation`, the book's recipe for training on
-  them, and :func:`translate`, which turns source texts into output texts;
+  them (with :func:`sequence_exact_match` on validation), and
+  :func:`translate`, which turns source texts into output texts;
 - :func:`exact_match`, :func:`exact_match_by_length` and
   :func:`character_error_rate`: how good the outputs are, per sentence and
   over the corpus.
@@ -36,7 +37,8 @@ from helpers.training import train
 from helpers.validation import _describe, check_choice, check_lengths, check_positive_int
 
 __all__ = ["Encoder", "Decoder", "Seq2Seq", "TranslationBatch", "make_translation_loader",
-           "train_translation", "translate", "exact_match", "exact_match_by_length", "character_error_rate"]
+           "train_translation", "sequence_exact_match", "gnmt_length_penalty", "translate",
+           "exact_match", "exact_match_by_length", "character_error_rate"]
 
 
 def _check_source(source, source_lengths):
@@ -216,11 +218,14 @@ class Seq2Seq(nn.Module):
     def beam_search(self, source, source_lengths, *, beam_width, max_length, length_penalty=0.0):
         """The best outputs found by keeping the ``beam_width`` best partial outputs at every step.
 
-        A finished output (ending in ``<eos>``) of length L with total log
-        probability ``s`` scores ``s / L ** length_penalty``: 0 ranks by
-        probability alone (which favours short outputs), 1 by the mean log
-        probability per token. An output that reaches ``max_length`` tokens
-        without ``<eos>`` is kept as it is.
+        A finished output (ending in ``<eos>``) of L tokens (``<eos>``
+        included) with total log probability ``s`` scores ``s / lp(L)``, with
+        GNMT's length penalty (Wu et al. 2016)
+        ``lp(L) = ((5 + L) / (5 + 1)) ** length_penalty``: 0 ranks by
+        probability alone (which favours short outputs); larger values divide
+        the (negative) log probability of longer outputs by more, so they are
+        penalised less. An output that reaches ``max_length`` tokens without
+        ``<eos>`` is kept as it is.
 
         Returns:
             per source, ``(tokens, score)`` of the best output found.
@@ -238,7 +243,7 @@ class Seq2Seq(nn.Module):
 
     def _beam_one(self, memory, final, lengths, beam_width, max_length, length_penalty):
         def normalised(log_probability, length):
-            return log_probability / length ** length_penalty
+            return log_probability / gnmt_length_penalty(length, length_penalty)
 
         beams = [([], 0.0, final)]  # (tokens, log probability, decoder state)
         finished = []
@@ -273,6 +278,17 @@ class Seq2Seq(nn.Module):
         pool = finished + [b for b in beams if len(b[0]) == max_length]
         best = max(pool, key=lambda c: normalised(c[1], len(c[0])))
         return best[0], normalised(best[1], len(best[0]))
+
+
+def gnmt_length_penalty(length, alpha):
+    """GNMT's length penalty ``(5 + length) ** alpha / (5 + 1) ** alpha`` (Wu et al. 2016).
+
+    Beam search divides an output's log probability by it (GNMT adds a
+    coverage penalty too, which this book leaves out): ``alpha = 0`` is no
+    normalisation, and larger ``alpha`` favours longer outputs more. It is 1
+    for an output of one token whatever ``alpha``.
+    """
+    return ((5 + length) / 6) ** alpha
 
 
 @dataclass
@@ -349,14 +365,60 @@ def make_translation_loader(pairs, source_vocab, target_vocab, *, batch_size, sh
                       collate_fn=collate)
 
 
+def sequence_exact_match(logits, targets):
+    """The share of targets whose every real token is the argmax of its teacher-forced logits.
+
+    ``logits`` ``(N, T, V)`` from :meth:`Seq2Seq.forward`, ``targets`` ``(N, T)``
+    padded with :data:`~helpers.text.IGNORE_INDEX`. A target counts when the
+    model's most likely token is right at every step given the true previous
+    tokens; greedy decoding then writes exactly that target (by induction over
+    the steps, ``<eos>`` included), so this is greedy decoding's exact match,
+    computed from one teacher-forced pass (up to ties between logits).
+    """
+    if logits.dim() != 3 or targets.shape != logits.shape[:2]:
+        raise ValueError(f"logits must be (N, T, V) and targets (N, T); got {_describe(logits)} "
+                         f"and {_describe(targets)}")
+    right = (logits.argmax(-1) == targets) | (targets == IGNORE_INDEX)
+    return right.all(dim=1).to(logits.dtype).mean()
+
+
+SCHEDULES = ("one-cycle", "exponential")
+
+
 def train_translation(model, pairs, source_vocab, target_vocab, *, epochs, batch_size=128,
-                      max_lr=0.01, seed=0, progress=True, description="training"):
+                      max_lr=0.01, seed=0, schedule="one-cycle", decay=1.0, val_pairs=None,
+                      early_stopping=None, progress=True, description="training"):
     """Train ``model`` on ``(source, target)`` pairs with teacher forcing: the book's recipe.
 
-    Adam with a one-cycle learning rate (warm up to ``max_lr``, then anneal;
-    Smith and Topin 2019), gradients clipped to norm 1, the masked loss
+    Adam, gradients clipped to norm 1, the masked loss
     :func:`helpers.text.sequence_loss` over real target tokens, batches drawn
     in a new order every epoch from ``seed``; by :func:`helpers.training.train`.
+
+    Args:
+        model: a :class:`Seq2Seq`, on the device to train on.
+        pairs: the training pairs.
+        source_vocab, target_vocab: the two vocabularies.
+        epochs: the number of passes, or with ``early_stopping`` the most of them.
+        batch_size: pairs per step.
+        max_lr: the learning rate: the peak of the one-cycle schedule, or the
+            starting rate of the exponential one.
+        seed: the order of the batches.
+        schedule: ``"one-cycle"`` (warm up to ``max_lr`` and anneal over
+            ``epochs``; Smith and Topin 2019) or ``"exponential"`` (start at
+            ``max_lr`` and multiply the rate by ``decay`` per epoch, a little at
+            every step). The exponential schedule does not depend on
+            ``epochs``: the first k epochs of a long run are exactly a k-epoch
+            run, which lets a chapter rerun the start of a stored sweep, and
+            early stopping can end it anywhere.
+        decay: the exponential schedule's factor per epoch, in (0, 1] (1: a
+            constant rate).
+        val_pairs: optional validation pairs, scored after every epoch: the
+            history gets ``val_loss`` and ``val_exact_match``
+            (:func:`sequence_exact_match`, greedy decoding's exact match).
+        early_stopping: optional :class:`helpers.training.EarlyStopping` on a
+            validation column (needs ``val_pairs``); the model ends with the
+            weights of the best epoch.
+        progress, description: the progress bar.
 
     Returns:
         the :class:`helpers.training.History`.
@@ -364,13 +426,26 @@ def train_translation(model, pairs, source_vocab, target_vocab, *, epochs, batch
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model must be a helpers.seq2seq.Seq2Seq, got {_describe(model)}")
     epochs = check_positive_int("epochs", epochs)
+    schedule = check_choice("schedule", schedule, SCHEDULES)
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
+        raise ValueError(f"decay must be a number in (0, 1], got {_describe(decay)}")
     loader = make_translation_loader(pairs, source_vocab, target_vocab, batch_size=batch_size,
                                      shuffle=True, seed=seed)
+    val_loader, metrics = None, None
+    if val_pairs is not None:
+        val_loader = make_translation_loader(val_pairs, source_vocab, target_vocab,
+                                             batch_size=512, shuffle=False)
+        metrics = {"exact_match": sequence_exact_match}
     optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr,
-                                                    total_steps=epochs * len(loader))
+    if schedule == "one-cycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr,
+                                                        total_steps=epochs * len(loader))
+    else:
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer,
+                                                           gamma=decay ** (1 / len(loader)))
     return train(model, loader, sequence_loss, epochs=epochs, optimizer=optimizer, clip_norm=1.0,
-                 scheduler=scheduler, progress=progress, description=description)
+                 scheduler=scheduler, val_loader=val_loader, metrics=metrics,
+                 early_stopping=early_stopping, progress=progress, description=description)
 
 
 def translate(model, sources, source_vocab, target_vocab, *, max_length, beam_width=None,
