@@ -2,7 +2,7 @@
 
     make experiments                          # every experiment, one after the other
     make experiments ONLY="compare_units encoder_bottleneck"
-    .venv/bin/python benchmarks/run_experiments.py --list
+    .venv/bin/python benchmarks/run_experiments.py --list    # with the stored runs' dates and times
 
 Each experiment is a script ``benchmarks/experiments/<name>.py`` that writes
 ``src/helpers/results/<name>.json`` with its provenance (the command, the git
@@ -14,18 +14,36 @@ thread in every script, so the results do not depend on the machine's core count
 """
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
+REPO = EXPERIMENTS.parents[1]
+RESULTS = REPO / "src" / "helpers" / "results"
 
 
 def available():
     """The experiment names, from the scripts in benchmarks/experiments/."""
     return sorted(path.stem for path in EXPERIMENTS.glob("*.py") if not path.stem.startswith("_"))
+
+
+def describe(name):
+    """One line: the experiment, its stored artefact's date and wall time, the chapters that load it."""
+    path = RESULTS / f"{name}.json"
+    if path.is_file():
+        made = json.loads(path.read_text())["provenance"]
+        stored = f"stored {made['date'][:10]}, {made['wall_seconds'] / 60:.0f} min on one thread"
+    else:
+        stored = "not run yet"
+    pattern = re.compile(rf"load_artefact\(\s*[\"']{name}[\"']")
+    chapters = sorted(page.stem for page in (REPO / "chapters").glob("*.md")
+                      if pattern.search(page.read_text()))
+    return f"{name:24s} {stored}; loaded by {', '.join(chapters) or 'no chapter'}"
 
 
 def main(argv=None):
@@ -35,7 +53,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = available()
     if args.list:
-        print("\n".join(names))
+        print("\n".join(describe(name) for name in names))
         return 0
     unknown = [name for name in args.names if name not in names]
     if unknown:

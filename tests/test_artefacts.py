@@ -159,10 +159,16 @@ def test_check_agreement_wants_the_loaded_artefact():
 
 def test_the_experiments_runner_lists_every_script():
     listed = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run_experiments.py"),
-                             "--list"], capture_output=True, text=True, check=True).stdout.split()
+                             "--list"], capture_output=True, text=True, check=True).stdout
+    lines = listed.splitlines()
+    listed = [line.split()[0] for line in lines]
     scripts = sorted(p.stem for p in (REPO / "benchmarks" / "experiments").glob("*.py")
                      if not p.stem.startswith("_"))
     assert listed == scripts and "compare_units" in listed
+    # each line says when the stored artefact was made, how long it took, and who loads it
+    compare = lines[listed.index("compare_units")]
+    assert re.search(r"stored \d{4}-\d\d-\d\d, \d+ min on one thread; loaded by .*comparing_units",
+                     compare), compare
     unknown = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run_experiments.py"),
                               "no_such_experiment"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown experiment(s) no_such_experiment" in unknown.stderr
