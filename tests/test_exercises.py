@@ -22,11 +22,20 @@ def _reference_code_lines():
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             docstring_lines.update(range(node.lineno, node.end_lineno + 1))
-    lines = [line.strip() for number, line in enumerate(source.splitlines(), start=1)
-             if number not in docstring_lines]
+    lines = [
+        line.strip()
+        for number, line in enumerate(source.splitlines(), start=1)
+        if number not in docstring_lines
+    ]
     # Statements that compute something; openers of multi-line calls say nothing.
-    return [line for line in lines if len(line) >= 15 and not line.startswith("#")
-            and ("=" in line or line.startswith("return ")) and not line.endswith(("(", "["))]
+    return [
+        line
+        for line in lines
+        if len(line) >= 15
+        and not line.startswith("#")
+        and ("=" in line or line.startswith("return "))
+        and not line.endswith(("(", "["))
+    ]
 
 
 REFERENCE_CODE = _reference_code_lines()
@@ -115,8 +124,13 @@ def test_a_students_own_cache_and_a_torch_style_epsilon_pass(capsys):
 
     def my_step_backward(dh, cache):
         da = dh * (1 - cache["h"] ** 2)
-        return (da @ cache["Wx"].T, da @ cache["Wh"].T, cache["x"].T @ da,
-                cache["h_prev"].T @ da, da.sum(axis=0))
+        return (
+            da @ cache["Wx"].T,
+            da @ cache["Wh"].T,
+            cache["x"].T @ da,
+            cache["h_prev"].T @ da,
+            da.sum(axis=0),
+        )
 
     def torch_style_clip(grads, max_norm):
         coefficient = max_norm / (global_norm(grads) + 1e-6)
@@ -132,10 +146,14 @@ def test_check_failed_is_an_assertion_error_listing_the_failures(capsys):
         exercises.check_unroll(lambda step, h0, inputs: unroll(step, h0, inputs)[:, ::-1])
     result = caught.value.result
     assert not result.passed and result.failures
-    assert str(caught.value).startswith(f"check_unroll: {len(result.failures)} of "
-                                        f"{len(result.messages)} checks failed:")
-    assert capsys.readouterr().out.rstrip().endswith(
-        f"{len(result.failures)} of {len(result.messages)} checks failed.")
+    assert str(caught.value).startswith(
+        f"check_unroll: {len(result.failures)} of {len(result.messages)} checks failed:"
+    )
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith(f"{len(result.failures)} of {len(result.messages)} checks failed.")
+    )
 
 
 def test_a_non_function_is_a_type_error():
@@ -156,20 +174,29 @@ def test_unroll_with_h0_included(capsys):
 
 
 def test_unroll_in_reverse_time_order(capsys):
-    message = failure(exercises.check_unroll,
-                      lambda step, h0, inputs: unroll(step, h0, inputs)[:, ::-1], capsys=capsys)
+    message = failure(
+        exercises.check_unroll,
+        lambda step, h0, inputs: unroll(step, h0, inputs)[:, ::-1],
+        capsys=capsys,
+    )
     assert "reverse time order" in message
 
 
 def test_unroll_reading_the_inputs_backwards(capsys):
-    message = failure(exercises.check_unroll,
-                      lambda step, h0, inputs: unroll(step, h0, inputs[:, ::-1]), capsys=capsys)
+    message = failure(
+        exercises.check_unroll,
+        lambda step, h0, inputs: unroll(step, h0, inputs[:, ::-1]),
+        capsys=capsys,
+    )
     assert "read in reverse order" in message
 
 
 def test_unroll_returning_only_the_last_state(capsys):
-    message = failure(exercises.check_unroll,
-                      lambda step, h0, inputs: unroll(step, h0, inputs)[:, -1], capsys=capsys)
+    message = failure(
+        exercises.check_unroll,
+        lambda step, h0, inputs: unroll(step, h0, inputs)[:, -1],
+        capsys=capsys,
+    )
     assert "has shape (2, 4), expected (N, T, H) = (2, 5, 4)" in message
     assert "just the last state" in message
 
@@ -197,9 +224,11 @@ def test_unroll_one_step_late(capsys):
 
 
 def test_unroll_ignoring_h0_or_not_carrying_the_state(capsys):
-    message = failure(exercises.check_unroll,
-                      lambda step, h0, inputs: unroll(step, np.zeros_like(h0), inputs),
-                      capsys=capsys)
+    message = failure(
+        exercises.check_unroll,
+        lambda step, h0, inputs: unroll(step, np.zeros_like(h0), inputs),
+        capsys=capsys,
+    )
     assert "ignore h0" in message
 
     def from_h0_every_time(step, h0, inputs):
@@ -216,7 +245,7 @@ def test_unroll_raising_names_the_exception_and_the_line(capsys):
 
     message = failure(exercises.check_unroll, broken, capsys=capsys)
     assert "broken raised ValueError: shapes do not line up" in message
-    assert 'line' in message and 'raise ValueError("shapes do not line up")' in message
+    assert "line" in message and 'raise ValueError("shapes do not line up")' in message
 
 
 def test_unroll_not_implemented_yet(capsys):
@@ -249,16 +278,25 @@ def test_unroll_calling_step_too_often(capsys):
     assert "called step 6 times, expected once per time step (T = 5)" in message
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (lambda step, h0, inputs: None, "the result is None"),
-    (lambda step, h0, inputs: list(unroll(step, h0, inputs).transpose(1, 0, 2)),
-     "is a list of 5 arrays of shape (2, 4)"),
-    (lambda step, h0, inputs: unroll(step, h0, inputs).astype(np.float32),
-     "has dtype float32, expected float64"),
-    (lambda step, h0, inputs: np.round(unroll(step, h0, inputs)).astype(int),
-     "has dtype int64, expected float64"),
-    (lambda step, h0, inputs: unroll(step, h0, inputs) * np.nan, "contains 40 NaN"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (lambda step, h0, inputs: None, "the result is None"),
+        (
+            lambda step, h0, inputs: list(unroll(step, h0, inputs).transpose(1, 0, 2)),
+            "is a list of 5 arrays of shape (2, 4)",
+        ),
+        (
+            lambda step, h0, inputs: unroll(step, h0, inputs).astype(np.float32),
+            "has dtype float32, expected float64",
+        ),
+        (
+            lambda step, h0, inputs: np.round(unroll(step, h0, inputs)).astype(int),
+            "has dtype int64, expected float64",
+        ),
+        (lambda step, h0, inputs: unroll(step, h0, inputs) * np.nan, "contains 40 NaN"),
+    ],
+)
 def test_unroll_none_list_dtype_nan(capsys, wrong, expected):
     assert expected in failure(exercises.check_unroll, wrong, capsys=capsys)
 
@@ -286,21 +324,30 @@ def test_step_forward_missing_tanh(capsys):
 
 
 def test_step_forward_transposed_recurrent_weights(capsys):
-    message = failure(exercises.check_rnn_step_forward,
-                      lambda x, h_prev, Wx, Wh, b: step_forward(x, h_prev, Wx, Wh.T, b),
-                      capsys=capsys)
+    message = failure(
+        exercises.check_rnn_step_forward,
+        lambda x, h_prev, Wx, Wh, b: step_forward(x, h_prev, Wx, Wh.T, b),
+        capsys=capsys,
+    )
     assert "Wh is used transposed" in message
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (lambda *args: step_forward(*args)[0], "returned an array of shape (3, 5) and dtype float64, "
-                                           "expected a pair (h, cache)"),
-    (lambda *args: (*step_forward(*args), None), "returned 3 values, expected 2: (h, cache)"),
-    (lambda *args: None, "returned None, expected a pair (h, cache)"),
-    (lambda *args: (step_forward(*args)[0].T, None),
-     "h has shape (5, 3), expected (N, H) = (3, 5)"),
-    (lambda *args: (step_forward(*args)[0].astype(np.float32), None), "h has dtype float32"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (
+            lambda *args: step_forward(*args)[0],
+            "returned an array of shape (3, 5) and dtype float64, expected a pair (h, cache)",
+        ),
+        (lambda *args: (*step_forward(*args), None), "returned 3 values, expected 2: (h, cache)"),
+        (lambda *args: None, "returned None, expected a pair (h, cache)"),
+        (
+            lambda *args: (step_forward(*args)[0].T, None),
+            "h has shape (5, 3), expected (N, H) = (3, 5)",
+        ),
+        (lambda *args: (step_forward(*args)[0].astype(np.float32), None), "h has dtype float32"),
+    ],
+)
 def test_step_forward_wrong_returns(capsys, wrong, expected):
     assert expected in failure(exercises.check_rnn_step_forward, wrong, capsys=capsys)
 
@@ -340,15 +387,26 @@ def test_forward_with_a_wrong_step(capsys):
     assert "check it with check_rnn_step_forward" in message
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (lambda x, h0, *w: (np.concatenate([h0[:, None], rnn_forward(x, h0, *w)[0]], axis=1), None),
-     "is h0 included?"),
-    (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0][:, -1], None), "just the last state"),
-    (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0][:, ::-1], None), "reverse time order"),
-    (lambda x, h0, Wx, Wh, b: (rnn_forward(x, h0, Wx, Wh.T, b)[0], None), "Wh is used transposed"),
-    (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0] + np.nan, None), "contains 40 NaN"),
-    (lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "expected a pair (h, cache)"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (
+            lambda x, h0, *w: (
+                np.concatenate([h0[:, None], rnn_forward(x, h0, *w)[0]], axis=1),
+                None,
+            ),
+            "is h0 included?",
+        ),
+        (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0][:, -1], None), "just the last state"),
+        (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0][:, ::-1], None), "reverse time order"),
+        (
+            lambda x, h0, Wx, Wh, b: (rnn_forward(x, h0, Wx, Wh.T, b)[0], None),
+            "Wh is used transposed",
+        ),
+        (lambda x, h0, *w: (rnn_forward(x, h0, *w)[0] + np.nan, None), "contains 40 NaN"),
+        (lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "expected a pair (h, cache)"),
+    ],
+)
 def test_forward_classic_mistakes(capsys, wrong, expected):
     assert expected in failure(exercises.check_rnn_forward, wrong, capsys=capsys)
 
@@ -368,11 +426,15 @@ def test_forward_modifying_x_in_place(capsys):
 
 def test_step_backward_without_the_tanh_derivative(capsys):
     def no_derivative(dh, cache):
-        return (dh @ cache.Wx.T, dh @ cache.Wh.T, cache.x.T @ dh, cache.h_prev.T @ dh,
-                dh.sum(axis=0))
+        return (
+            dh @ cache.Wx.T,
+            dh @ cache.Wh.T,
+            cache.x.T @ dh,
+            cache.h_prev.T @ dh,
+            dh.sum(axis=0),
+        )
 
-    message = failure(exercises.check_rnn_step_backward, step_forward, no_derivative,
-                      capsys=capsys)
+    message = failure(exercises.check_rnn_step_backward, step_forward, no_derivative, capsys=capsys)
     assert "dWh differs from the reference: relative error" in message
     assert "dWh differs from the numerical gradient of your forward pass: relative error" in message
     assert "(expected < 1e-06)" in message
@@ -384,30 +446,39 @@ def test_step_backward_transposed_and_averaged_gradients(capsys):
         dx, dh_prev, dWx, dWh, db = step_backward(dh, cache)
         return dx, dh_prev, dWx, dWh.T, db
 
-    message = failure(exercises.check_rnn_step_backward, step_forward, transposed_dWh,
-                      capsys=capsys)
+    message = failure(
+        exercises.check_rnn_step_backward, step_forward, transposed_dWh, capsys=capsys
+    )
     assert "dWh is the transpose of the right gradient" in message
     assert "dWx" not in message
 
     def averaged(dh, cache):
-        return tuple(g / dh.shape[0] if i >= 2 else g
-                     for i, g in enumerate(step_backward(dh, cache)))
+        return tuple(
+            g / dh.shape[0] if i >= 2 else g for i, g in enumerate(step_backward(dh, cache))
+        )
 
     message = failure(exercises.check_rnn_step_backward, step_forward, averaged, capsys=capsys)
     assert "1/N = 1/3 of the right gradient" in message
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda g: g[:4] + (g[4][None],), "db has shape (1, 5), expected (5,)"),
-    (lambda g: g[:4] + (np.tile(g[4], (3, 1)),), "sums the per-example gradients"),
-    (lambda g: (g[1], g[0]) + g[2:], "dx has shape (3, 5), expected (3, 4)"),
-    (lambda g: g[:2] + (g[2].T,) + g[3:], "dWx looks transposed"),
-    (lambda g: g[:4], "returned 4 values, expected 5: (dx, dh_prev, dWx, dWh, db)"),
-    (lambda g: g[:3] + (g[3].astype(np.float32),) + g[4:], "dWh has dtype float32"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda g: g[:4] + (g[4][None],), "db has shape (1, 5), expected (5,)"),
+        (lambda g: g[:4] + (np.tile(g[4], (3, 1)),), "sums the per-example gradients"),
+        (lambda g: (g[1], g[0]) + g[2:], "dx has shape (3, 5), expected (3, 4)"),
+        (lambda g: g[:2] + (g[2].T,) + g[3:], "dWx looks transposed"),
+        (lambda g: g[:4], "returned 4 values, expected 5: (dx, dh_prev, dWx, dWh, db)"),
+        (lambda g: g[:3] + (g[3].astype(np.float32),) + g[4:], "dWh has dtype float32"),
+    ],
+)
 def test_step_backward_wrong_returns(capsys, change, expected):
-    message = failure(exercises.check_rnn_step_backward, step_forward,
-                      lambda dh, cache: change(step_backward(dh, cache)), capsys=capsys)
+    message = failure(
+        exercises.check_rnn_step_backward,
+        step_forward,
+        lambda dh, cache: change(step_backward(dh, cache)),
+        capsys=capsys,
+    )
     assert expected in message
 
 
@@ -415,8 +486,9 @@ def test_step_backward_raising(capsys):
     def my_step_backward(dh, cache):
         return cache.x @ dh
 
-    message = failure(exercises.check_rnn_step_backward, step_forward, my_step_backward,
-                      capsys=capsys)
+    message = failure(
+        exercises.check_rnn_step_backward, step_forward, my_step_backward, capsys=capsys
+    )
     assert "my_step_backward raised ValueError: matmul" in message
     assert "return cache.x @ dh" in message
     assert "hint: a matrix product got factors whose inner sizes differ" in message
@@ -434,8 +506,13 @@ def test_step_backward_with_a_broken_forward_is_not_checked(capsys):
 def test_step_backward_modifying_dh_in_place(capsys):
     def in_place(dh, cache):
         dh *= 1 - cache.h**2
-        return (dh @ cache.Wx.T, dh @ cache.Wh.T, cache.x.T @ dh, cache.h_prev.T @ dh,
-                dh.sum(axis=0))
+        return (
+            dh @ cache.Wx.T,
+            dh @ cache.Wh.T,
+            cache.x.T @ dh,
+            cache.h_prev.T @ dh,
+            dh.sum(axis=0),
+        )
 
     message = failure(exercises.check_rnn_step_backward, step_forward, in_place, capsys=capsys)
     assert "modified its input dh in place" in message
@@ -455,12 +532,19 @@ def _bptt(dh, cache, carry=True, accumulate=True, upstream=lambda dh, t: dh[:, t
     return (np.stack(dx, axis=1), dnext, *dW)
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (lambda dh, cache: _bptt(dh, cache, carry=False), "does not flow back"),
-    (lambda dh, cache: _bptt(dh, cache, accumulate=False), "add up (+=) the gradients"),
-    (lambda dh, cache: _bptt(dh, cache, upstream=lambda dh, t: dh[:, t] * (t == dh.shape[1] - 1)),
-     "only the last state receives its upstream gradient"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (lambda dh, cache: _bptt(dh, cache, carry=False), "does not flow back"),
+        (lambda dh, cache: _bptt(dh, cache, accumulate=False), "add up (+=) the gradients"),
+        (
+            lambda dh, cache: _bptt(
+                dh, cache, upstream=lambda dh, t: dh[:, t] * (t == dh.shape[1] - 1)
+            ),
+            "only the last state receives its upstream gradient",
+        ),
+    ],
+)
 def test_bptt_classic_mistakes(capsys, wrong, expected):
     message = failure(exercises.check_rnn_backward, rnn_forward, wrong, capsys=capsys)
     assert expected in message
@@ -468,14 +552,20 @@ def test_bptt_classic_mistakes(capsys, wrong, expected):
 
 
 def test_bptt_names_the_first_wrong_step_from_the_end(capsys):
-    message = failure(exercises.check_rnn_backward, rnn_forward,
-                      lambda dh, cache: _bptt(dh, cache, carry=False), capsys=capsys)
-    assert ("dx differs from the reference first at t = 3, walking back from t = 4 "
-            "(dx[:, 4:] agrees)") in message
+    message = failure(
+        exercises.check_rnn_backward,
+        rnn_forward,
+        lambda dh, cache: _bptt(dh, cache, carry=False),
+        capsys=capsys,
+    )
+    assert (
+        "dx differs from the reference first at t = 3, walking back from t = 4 (dx[:, 4:] agrees)"
+    ) in message
 
     def no_derivative(dh, cache):
         def step(dh_t, c):
             return dh_t @ c.Wx.T, dh_t @ c.Wh.T, c.x.T @ dh_t, c.h_prev.T @ dh_t, dh_t.sum(0)
+
         dx, dnext, dWx, dWh, db = [], 0 * dh[:, 0], 0, 0, 0
         for t in reversed(range(len(cache))):
             g = step(dh[:, t] + dnext, cache[t])
@@ -492,8 +582,9 @@ def test_bptt_modifying_dh_in_place(capsys):
     def in_place(dh, cache):
         for t in reversed(range(1, dh.shape[1])):
             dh[:, t - 1] += step_backward(dh[:, t], cache[t])[1]
-        dW = [sum(step_backward(dh[:, t], cache[t])[i] for t in range(dh.shape[1]))
-              for i in (2, 3, 4)]
+        dW = [
+            sum(step_backward(dh[:, t], cache[t])[i] for t in range(dh.shape[1])) for i in (2, 3, 4)
+        ]
         dx = np.stack([step_backward(dh[:, t], cache[t])[0] for t in range(dh.shape[1])], axis=1)
         return (dx, step_backward(dh[:, 0], cache[0])[1], *dW)
 
@@ -514,9 +605,11 @@ def test_clipping_each_array_separately(capsys):
 
 
 def test_clipping_element_wise(capsys):
-    message = failure(exercises.check_clip_grad_norm,
-                      lambda grads, max_norm: [np.clip(g, -max_norm, max_norm) for g in grads],
-                      capsys=capsys)
+    message = failure(
+        exercises.check_clip_grad_norm,
+        lambda grads, max_norm: [np.clip(g, -max_norm, max_norm) for g in grads],
+        capsys=capsys,
+    )
     assert "the direction of result[" in message
     assert "np.clip of each entry" in message
 
@@ -531,8 +624,11 @@ def test_clipping_below_the_threshold(capsys):
 
 
 def test_never_clipping(capsys):
-    message = failure(exercises.check_clip_grad_norm,
-                      lambda grads, max_norm: [g.copy() for g in grads], capsys=capsys)
+    message = failure(
+        exercises.check_clip_grad_norm,
+        lambda grads, max_norm: [g.copy() for g in grads],
+        capsys=capsys,
+    )
     assert "came back unchanged although their global norm 5.39 exceeds max_norm = 5" in message
     assert "is each array clipped by its own norm?" in message
     assert "came back unchanged although their global norm 10.2 exceeds max_norm = 1" in message

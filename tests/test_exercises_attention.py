@@ -52,8 +52,9 @@ def loss_one_sequence_at_a_time(logits, targets, lengths):
     return total / lengths.sum()
 
 
-@pytest.mark.parametrize("right", [loss_with_ignore_index, loss_with_log_softmax,
-                                   loss_one_sequence_at_a_time])
+@pytest.mark.parametrize(
+    "right", [loss_with_ignore_index, loss_with_log_softmax, loss_one_sequence_at_a_time]
+)
 def test_right_losses_pass(right):
     result = check_masked_sequence_loss(right)
     assert result.passed and not result.failures
@@ -65,6 +66,7 @@ def off_by_one(plus):
         steps = torch.arange(logits.shape[1])[None, :]
         mask = steps <= lengths[:, None] if plus else steps < lengths[:, None] - 1
         return token_losses(logits, targets)[mask].mean()
+
     return loss
 
 
@@ -78,11 +80,15 @@ def loss_mistakes():
     return [
         (lambda z, t, lengths: token_losses(z, t).mean(), "the padded positions are counted"),
         (lambda z, t, lengths: masked(z, t, lengths).mean(), "zeroed but still counted"),
-        (lambda z, t, lengths: (masked(z, t, lengths).sum(1) / lengths).mean(),
-         "mean of the per-sequence means"),
+        (
+            lambda z, t, lengths: (masked(z, t, lengths).sum(1) / lengths).mean(),
+            "mean of the per-sequence means",
+        ),
         (sum_real, "the sum of the real tokens' losses, not their mean"),
-        (lambda z, t, lengths: sum_real(z, t, lengths) / len(lengths),
-         "divided by the number of sequences N"),
+        (
+            lambda z, t, lengths: sum_real(z, t, lengths) / len(lengths),
+            "divided by the number of sequences N",
+        ),
         (off_by_one(True), "the mask is off by one"),
         (off_by_one(False), "the mask is off by one"),
     ]
@@ -107,21 +113,36 @@ def test_counting_the_padding_passes_when_there_is_none(capsys):
     [
         (lambda z, t, lengths: None, "returned None"),
         (lambda z, t, lengths: z @ z, "RuntimeError"),
-        (lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).item(),
-         "keep the loss a tensor"),
-        (lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).detach().numpy(),
-         "keep the loss a tensor"),
-        (lambda z, t, lengths: torch.tensor(loss_with_ignore_index(z, t, lengths).item(),
-                                            dtype=torch.float64),
-         "the loss carries no gradient"),
-        (lambda z, t, lengths: token_losses(z, t) * real_positions(lengths, z.shape[1]),
-         "one loss per position"),
-        (lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).float(),
-         "dtype torch.float32"),
-        (lambda z, t, lengths: loss_with_ignore_index(z, t, lengths) * float("nan"),
-         "expected a finite number"),
-        (lambda z, t, lengths: loss_with_ignore_index(z.detach(), t, lengths) + 0 * z[0, 0, 0],
-         "the value is right but its gradient is not"),
+        (
+            lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).item(),
+            "keep the loss a tensor",
+        ),
+        (
+            lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).detach().numpy(),
+            "keep the loss a tensor",
+        ),
+        (
+            lambda z, t, lengths: torch.tensor(
+                loss_with_ignore_index(z, t, lengths).item(), dtype=torch.float64
+            ),
+            "the loss carries no gradient",
+        ),
+        (
+            lambda z, t, lengths: token_losses(z, t) * real_positions(lengths, z.shape[1]),
+            "one loss per position",
+        ),
+        (
+            lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).float(),
+            "dtype torch.float32",
+        ),
+        (
+            lambda z, t, lengths: loss_with_ignore_index(z, t, lengths) * float("nan"),
+            "expected a finite number",
+        ),
+        (
+            lambda z, t, lengths: loss_with_ignore_index(z.detach(), t, lengths) + 0 * z[0, 0, 0],
+            "the value is right but its gradient is not",
+        ),
     ],
 )
 def test_wrong_loss_results_are_reported(wrong, words):
@@ -129,8 +150,10 @@ def test_wrong_loss_results_are_reported(wrong, words):
 
 
 def test_the_right_value_without_a_tensor_is_still_checked():
-    text = failure_text(check_masked_sequence_loss,
-                        lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).item())
+    text = failure_text(
+        check_masked_sequence_loss,
+        lambda z, t, lengths: loss_with_ignore_index(z, t, lengths).item(),
+    )
     assert "the loss is" not in text and "returned float" in text
 
 
@@ -140,16 +163,18 @@ def test_calling_backward_inside_the_loss_is_reported():
         loss.backward()
         return loss
 
-    assert "without calling loss.backward() yourself" in failure_text(check_masked_sequence_loss,
-                                                                      calls_backward)
+    assert "without calling loss.backward() yourself" in failure_text(
+        check_masked_sequence_loss, calls_backward
+    )
 
 
 def test_an_unimplemented_loss_says_not_implemented():
     def student(logits, targets, lengths):
         raise NotImplementedError()
 
-    assert "replace `raise NotImplementedError()`" in failure_text(check_masked_sequence_loss,
-                                                                   student)
+    assert "replace `raise NotImplementedError()`" in failure_text(
+        check_masked_sequence_loss, student
+    )
 
 
 def test_changing_the_targets_in_place_is_reported():
@@ -157,8 +182,9 @@ def test_changing_the_targets_in_place_is_reported():
         targets[~real_positions(lengths, logits.shape[1])] = -100
         return F.cross_entropy(logits.transpose(1, 2), targets)
 
-    assert "modified its input targets in place" in failure_text(check_masked_sequence_loss,
-                                                                 clobber)
+    assert "modified its input targets in place" in failure_text(
+        check_masked_sequence_loss, clobber
+    )
 
 
 def test_writing_into_the_logits_is_reported():
@@ -189,8 +215,9 @@ def softmax_with_minus_inf_then_zeroed_rows(scores, valid_lens):
     return torch.nan_to_num(weights, nan=0.0)
 
 
-@pytest.mark.parametrize("right", [masked_softmax, softmax_by_hand,
-                                   softmax_with_minus_inf_then_zeroed_rows])
+@pytest.mark.parametrize(
+    "right", [masked_softmax, softmax_by_hand, softmax_with_minus_inf_then_zeroed_rows]
+)
 def test_right_softmaxes_pass(right):
     assert check_masked_softmax(right).passed
 
@@ -213,10 +240,14 @@ def softmax_mistakes():
     return [
         (lambda s, v: torch.softmax(fill(s, v, 0.0), -1), "masked scores were set to 0"),
         (query_axis, "the mask runs along the query axis"),
-        (lambda s, v: torch.softmax(fill(s, v, low), 1) * key_mask(s, v),
-         "the softmax runs over the wrong axis"),
-        (lambda s, v: masked_softmax(s, torch.clamp(v + 1, max=s.shape[-1])),
-         "the mask is off by one"),
+        (
+            lambda s, v: torch.softmax(fill(s, v, low), 1) * key_mask(s, v),
+            "the softmax runs over the wrong axis",
+        ),
+        (
+            lambda s, v: masked_softmax(s, torch.clamp(v + 1, max=s.shape[-1])),
+            "the mask is off by one",
+        ),
         (lambda s, v: torch.softmax(s, -1) * key_mask(s, v), "the padded weights were zeroed"),
         (naive_exp, "subtract each row's maximum"),
         (lambda s, v: torch.softmax(fill(s, v, -math.inf), -1), "0 / 0 = NaN"),
@@ -274,7 +305,7 @@ def causal_by_hand(x, W_q, W_k, W_v):
 
 def causal_with_helpers(x, W_q, W_k, W_v):
     N, T, D = x.shape
-    scores = (x @ W_q) @ (x @ W_k).mT / D ** 0.5
+    scores = (x @ W_q) @ (x @ W_k).mT / D**0.5
     return masked_softmax(scores, torch.arange(1, T + 1).expand(N, T)) @ (x @ W_v)
 
 
@@ -292,8 +323,9 @@ def causal_with_torch(x, W_q, W_k, W_v):
     return F.scaled_dot_product_attention(x @ W_q, x @ W_k, x @ W_v, is_causal=True)
 
 
-@pytest.mark.parametrize("right", [causal_by_hand, causal_with_helpers,
-                                   causal_one_position_at_a_time, causal_with_torch])
+@pytest.mark.parametrize(
+    "right", [causal_by_hand, causal_with_helpers, causal_one_position_at_a_time, causal_with_torch]
+)
 def test_right_attention_passes(right):
     result = check_causal_self_attention(right)
     assert result.passed
@@ -320,8 +352,10 @@ def attention_mistakes():
         (lambda x, q, k, v: attention(x, q.T, k.T, v.T), "used transposed"),
         (lambda x, q, k, v: attention(x, q, k, v.T), "used transposed"),
         (lambda x, q, k, v: attention(x, q, k, v, swap=True), "keys and queries are swapped"),
-        (lambda x, q, k, v: attention(x, q, k, v, allowed="future"),
-         "the mask points the wrong way"),
+        (
+            lambda x, q, k, v: attention(x, q, k, v, allowed="future"),
+            "the mask points the wrong way",
+        ),
     ]
 
 
@@ -331,8 +365,9 @@ def test_each_attention_mistake_is_named(wrong, words):
 
 
 def test_attending_to_the_future_fails_the_causality_test():
-    text = failure_text(check_causal_self_attention,
-                        lambda x, q, k, v: attention(x, q, k, v, allowed="all"))
+    text = failure_text(
+        check_causal_self_attention, lambda x, q, k, v: attention(x, q, k, v, allowed="all")
+    )
     assert "position 0 sees the future" in text
 
 
@@ -352,10 +387,15 @@ def test_a_strict_mask_with_minus_inf_gives_nan_at_position_0():
     [
         (lambda x, q, k, v: None, "y is None"),
         (lambda x, q, k, v: x @ x, "RuntimeError"),
-        pytest.param(lambda x, q, k, v: (x @ q) @ (x @ k).T, "transpose(1, 2)",
-                     marks=pytest.mark.filterwarnings("ignore:The use of `x.T`")),
-        (lambda x, q, k, v: torch.softmax((x @ q) @ (x @ k).mT, -1),
-         "shape of the attention weights"),
+        pytest.param(
+            lambda x, q, k, v: (x @ q) @ (x @ k).T,
+            "transpose(1, 2)",
+            marks=pytest.mark.filterwarnings("ignore:The use of `x.T`"),
+        ),
+        (
+            lambda x, q, k, v: torch.softmax((x @ q) @ (x @ k).mT, -1),
+            "shape of the attention weights",
+        ),
         (lambda x, q, k, v: causal_by_hand(x, q, k, v).float(), "dtype torch.float32"),
         (lambda x, q, k, v: causal_by_hand(x, q, k, v).numpy(), "this exercise is in torch"),
         (lambda x, q, k, v: causal_by_hand(x, q, k, v) * float("nan"), "NaN"),
@@ -369,8 +409,9 @@ def test_an_unimplemented_attention_says_not_implemented():
     def student(x, W_q, W_k, W_v):
         raise NotImplementedError()
 
-    assert "replace `raise NotImplementedError()`" in failure_text(check_causal_self_attention,
-                                                                   student)
+    assert "replace `raise NotImplementedError()`" in failure_text(
+        check_causal_self_attention, student
+    )
 
 
 def test_changing_x_in_place_is_reported():
@@ -385,19 +426,23 @@ def test_changing_x_in_place_is_reported():
 # --------------------------------------------------------------------------- all three
 
 
-@pytest.mark.parametrize("check", [check_masked_sequence_loss, check_masked_softmax,
-                                   check_causal_self_attention])
+@pytest.mark.parametrize(
+    "check", [check_masked_sequence_loss, check_masked_softmax, check_causal_self_attention]
+)
 def test_the_checks_reject_what_is_not_a_function(check):
     with pytest.raises(TypeError, match="fn"):
         check("my_function(...)")
 
 
-@pytest.mark.parametrize("check", [check_masked_sequence_loss, check_masked_softmax,
-                                   check_causal_self_attention])
+@pytest.mark.parametrize(
+    "check", [check_masked_sequence_loss, check_masked_softmax, check_causal_self_attention]
+)
 def test_a_check_prints_one_line_per_test_and_a_summary(check, capsys):
-    right = {check_masked_sequence_loss: loss_with_ignore_index,
-             check_masked_softmax: masked_softmax,
-             check_causal_self_attention: causal_by_hand}[check]
+    right = {
+        check_masked_sequence_loss: loss_with_ignore_index,
+        check_masked_softmax: masked_softmax,
+        check_causal_self_attention: causal_by_hand,
+    }[check]
     result = check(right)
     output = capsys.readouterr().out
     assert output.count("✓") == len(result.messages)
@@ -405,8 +450,11 @@ def test_a_check_prints_one_line_per_test_and_a_summary(check, capsys):
 
 
 def test_the_checks_are_in_the_package_namespace():
-    for name in ("check_masked_sequence_loss", "check_masked_softmax",
-                 "check_causal_self_attention"):
+    for name in (
+        "check_masked_sequence_loss",
+        "check_masked_softmax",
+        "check_causal_self_attention",
+    ):
         assert name in helpers.exercises.__all__ and callable(getattr(helpers.exercises, name))
 
 

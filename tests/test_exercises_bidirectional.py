@@ -51,7 +51,9 @@ def with_the_helpers_layer(forward_rnn, backward_rnn, x, lengths):
     return layer(x, lengths)
 
 
-@pytest.mark.parametrize("right", [with_reverse_padded, one_sequence_at_a_time, with_the_helpers_layer])
+@pytest.mark.parametrize(
+    "right", [with_reverse_padded, one_sequence_at_a_time, with_the_helpers_layer]
+)
 def test_right_answers_pass(right):
     assert check_bidirectional_layer(right).passed
 
@@ -63,8 +65,9 @@ def flipped_whole(forward_rnn, backward_rnn, x, lengths):
 
 def not_reversed_back(forward_rnn, backward_rnn, x, lengths):
     backward = backward_rnn(reverse_padded(x, lengths))[0]
-    return assemble(forward_rnn(x)[0], backward, lengths,
-                    first=backward[rows_of(lengths), lengths - 1])
+    return assemble(
+        forward_rnn(x)[0], backward, lengths, first=backward[rows_of(lengths), lengths - 1]
+    )
 
 
 def backward_reads_forwards(forward_rnn, backward_rnn, x, lengths):
@@ -74,7 +77,9 @@ def backward_reads_forwards(forward_rnn, backward_rnn, x, lengths):
 def swapped(forward_rnn, backward_rnn, x, lengths):
     outputs, final = with_reverse_padded(forward_rnn, backward_rnn, x, lengths)
     H = forward_rnn.hidden_size
-    return torch.cat([outputs[..., H:], outputs[..., :H]], -1), torch.cat([final[:, H:], final[:, :H]], -1)
+    return torch.cat([outputs[..., H:], outputs[..., :H]], -1), torch.cat(
+        [final[:, H:], final[:, :H]], -1
+    )
 
 
 def final_after_padding(forward_rnn, backward_rnn, x, lengths):
@@ -101,10 +106,18 @@ def backward_final_at_the_wrong_end(forward_rnn, backward_rnn, x, lengths):
         (lambda f, b, x, lengths: None, "expected a pair (outputs, final)"),
         (lambda f, b, x, lengths: f(x), "final has shape (1, 4, 2), expected (4, 4)"),
         (lambda f, b, x, lengths: (f(x)[0], f(x)[0][:, 0]), "concatenate the two directions"),
-        (lambda f, b, x, lengths: tuple(t.float() for t in with_reverse_padded(f, b, x, lengths)),
-         "dtype torch.float32"),
-        (lambda f, b, x, lengths: tuple(t * float("nan") for t in with_reverse_padded(f, b, x, lengths)),
-         "NaN"),
+        (
+            lambda f, b, x, lengths: tuple(
+                t.float() for t in with_reverse_padded(f, b, x, lengths)
+            ),
+            "dtype torch.float32",
+        ),
+        (
+            lambda f, b, x, lengths: tuple(
+                t * float("nan") for t in with_reverse_padded(f, b, x, lengths)
+            ),
+            "NaN",
+        ),
         (lambda f, b, x, lengths: x @ x, "RuntimeError"),
     ],
 )

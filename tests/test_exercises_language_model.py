@@ -19,8 +19,11 @@ from helpers.exercises import CheckFailed
 from helpers.exercises import language_model as checks
 
 IGNORE = -100
-_REFERENCE_LINES = [line.strip() for line in inspect.getsource(checks._reference).splitlines()[2:]
-                    if len(line.strip()) >= 15]
+_REFERENCE_LINES = [
+    line.strip()
+    for line in inspect.getsource(checks._reference).splitlines()[2:]
+    if len(line.strip()) >= 15
+]
 
 
 def failure(fn, capsys):
@@ -73,8 +76,9 @@ def in_float32(logits, targets):
     return math.exp(F.cross_entropy(logits.float().transpose(1, 2), targets).item())
 
 
-@pytest.mark.parametrize("fn", [with_cross_entropy, flattened, by_hand, in_numpy, in_bits,
-                                in_float32])
+@pytest.mark.parametrize(
+    "fn", [with_cross_entropy, flattened, by_hand, in_numpy, in_bits, in_float32]
+)
 def test_right_answers_pass_and_say_so(fn, capsys):
     result = exercises.check_perplexity(fn)
     printed = capsys.readouterr().out
@@ -185,26 +189,29 @@ def most_likely_class(logits, targets):
     return math.exp(-logits.log_softmax(-1).max(-1).values[real].mean().item())
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (mean_per_sequence, "the mean is taken per sequence"),
-    (mean_of_sequence_perplexities, "mean of the per-sequence perplexities"),
-    (padding_in_the_denominator, "the padded steps are counted"),
-    (padding_as_class_zero, "as if their target were id 0"),
-    (per_name, "the loss per name, not per character"),
-    (zero_is_padding, "the targets equal to 0 are left out"),
-    (no_exp, "exp is missing"),
-    (wrong_sign, "the sign is wrong"),
-    (bits_per_character, "bits per character"),
-    (exp_of_bits, "exp of a cross-entropy in bits"),
-    (two_to_the_nats, "2 to the power of a cross-entropy in nats"),
-    (probabilities_without_log, "used without the log"),
-    (inverse_mean_probability, "arithmetic mean of the probabilities"),
-    (mean_of_exp, "exp of the mean, not the mean of exp"),
-    (raw_logits, "the logits are used as log-probabilities"),
-    (softmax_over_time, "over the wrong axis"),
-    (shifted_again, "the targets are shifted once more"),
-    (most_likely_class, "the most likely class"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (mean_per_sequence, "the mean is taken per sequence"),
+        (mean_of_sequence_perplexities, "mean of the per-sequence perplexities"),
+        (padding_in_the_denominator, "the padded steps are counted"),
+        (padding_as_class_zero, "as if their target were id 0"),
+        (per_name, "the loss per name, not per character"),
+        (zero_is_padding, "the targets equal to 0 are left out"),
+        (no_exp, "exp is missing"),
+        (wrong_sign, "the sign is wrong"),
+        (bits_per_character, "bits per character"),
+        (exp_of_bits, "exp of a cross-entropy in bits"),
+        (two_to_the_nats, "2 to the power of a cross-entropy in nats"),
+        (probabilities_without_log, "used without the log"),
+        (inverse_mean_probability, "arithmetic mean of the probabilities"),
+        (mean_of_exp, "exp of the mean, not the mean of exp"),
+        (raw_logits, "the logits are used as log-probabilities"),
+        (softmax_over_time, "over the wrong axis"),
+        (shifted_again, "the targets are shifted once more"),
+        (most_likely_class, "the most likely class"),
+    ],
+)
 def test_classic_mistakes_are_named(wrong, expected, capsys):
     message = failure(wrong, capsys)
     assert expected in message
@@ -241,29 +248,39 @@ def test_modifying_the_targets_in_place_is_reported(capsys):
     assert "modified its input targets in place" in message
 
 
-@pytest.mark.parametrize("wrong, expected", [
-    (lambda logits, targets: None, "the result is None"),
-    (lambda logits, targets: torch.ones(logits.shape[0]) * 2, "one value per sequence"),
-    (lambda logits, targets: torch.ones(targets.shape) * 2, "one value per step"),
-    (lambda logits, targets: torch.tensor([3.0]), "value.item()"),
-    (lambda logits, targets: np.array([3.0]), "value.item()"),
-    (lambda logits, targets: torch.tensor(3), "dtype torch.int64, expected a float"),
-    (lambda logits, targets: "3.0", "the result is str '3.0'"),
-    (lambda logits, targets: [3.0], "the result is list [3.0]"),
-    (lambda logits, targets: True, "the result is the bool True"),
-    (lambda logits, targets: 1 + 2j, "the result is complex"),
-    (lambda logits, targets: math.nan, "expected a finite perplexity"),
-    (lambda logits, targets: torch.tensor(math.inf), "expected a finite perplexity"),
-    (lambda logits, targets: 0.5, "a perplexity is at least 1"),
-    (lambda logits, targets: object(), "the result is object"),
-    (lambda logits, targets: (x for x in [1.0]), "the result is generator"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (lambda logits, targets: None, "the result is None"),
+        (lambda logits, targets: torch.ones(logits.shape[0]) * 2, "one value per sequence"),
+        (lambda logits, targets: torch.ones(targets.shape) * 2, "one value per step"),
+        (lambda logits, targets: torch.tensor([3.0]), "value.item()"),
+        (lambda logits, targets: np.array([3.0]), "value.item()"),
+        (lambda logits, targets: torch.tensor(3), "dtype torch.int64, expected a float"),
+        (lambda logits, targets: "3.0", "the result is str '3.0'"),
+        (lambda logits, targets: [3.0], "the result is list [3.0]"),
+        (lambda logits, targets: True, "the result is the bool True"),
+        (lambda logits, targets: 1 + 2j, "the result is complex"),
+        (lambda logits, targets: math.nan, "expected a finite perplexity"),
+        (lambda logits, targets: torch.tensor(math.inf), "expected a finite perplexity"),
+        (lambda logits, targets: 0.5, "a perplexity is at least 1"),
+        (lambda logits, targets: object(), "the result is object"),
+        (lambda logits, targets: (x for x in [1.0]), "the result is generator"),
+    ],
+)
 def test_junk_never_crashes(wrong, expected, capsys):
     assert expected in failure(wrong, capsys)
 
 
-@pytest.mark.parametrize("error", [ValueError("bad"), ZeroDivisionError("division by zero"),
-                                   KeyError("k"), NotImplementedError()])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("bad"),
+        ZeroDivisionError("division by zero"),
+        KeyError("k"),
+        NotImplementedError(),
+    ],
+)
 def test_exceptions_become_report_lines(error, capsys):
     def raises(logits, targets):
         raise error

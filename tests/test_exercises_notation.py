@@ -25,6 +25,7 @@ def failure(fn, capsys):
 
 def student(mistake=None):
     """``rnn_from_goodfellow`` as a student writes it, with one ``mistake`` (None: right)."""
+
     def rnn_from_goodfellow(U, W, b):
         H, D = U.shape
         if mistake == "sizes swapped":
@@ -59,6 +60,7 @@ def student(mistake=None):
                 rnn.bias_ih_l0.copy_(b)
                 rnn.bias_hh_l0.copy_(b)
         return rnn
+
     return rnn_from_goodfellow
 
 
@@ -103,17 +105,20 @@ def test_a_lambda_is_accepted():
 # --------------------------------------------------------------------------- classic mistakes
 
 
-@pytest.mark.parametrize("mistake, expected", [
-    ("transposed", "U and W are used transposed"),
-    ("U transposed", "U is used transposed"),
-    ("W transposed", "W is used transposed"),
-    ("swapped", "U and W are swapped"),
-    ("bias twice", "the bias is counted twice"),
-    ("no bias", "the bias b is missing"),
-    ("relu", "uses tanh"),
-    ("random second bias", "left at its random initial value"),
-    ("halves in place", "modified its input b in place"),
-])
+@pytest.mark.parametrize(
+    "mistake, expected",
+    [
+        ("transposed", "U and W are used transposed"),
+        ("U transposed", "U is used transposed"),
+        ("W transposed", "W is used transposed"),
+        ("swapped", "U and W are swapped"),
+        ("bias twice", "the bias is counted twice"),
+        ("no bias", "the bias b is missing"),
+        ("relu", "uses tanh"),
+        ("random second bias", "left at its random initial value"),
+        ("halves in place", "modified its input b in place"),
+    ],
+)
 def test_each_mistake_is_named(mistake, expected, capsys):
     message = failure(student(mistake), capsys)
     assert expected in message
@@ -196,13 +201,16 @@ def test_none_is_reported(capsys):
     assert "return statement missing" in message
 
 
-@pytest.mark.parametrize("returned, expected", [
-    (lambda U, W, b: torch.nn.RNNCell(U.shape[1], U.shape[0]), "returned a torch.nn.RNNCell"),
-    (lambda U, W, b: torch.nn.GRU(U.shape[1], U.shape[0]), "returned a torch.nn.GRU"),
-    (lambda U, W, b: torch.nn.Linear(3, 5), "returned a Linear module"),
-    (lambda U, W, b: (student()(U, W, b), b), "return the module alone"),
-    (lambda U, W, b: U, "returned a tensor of shape (5, 3)"),
-])
+@pytest.mark.parametrize(
+    "returned, expected",
+    [
+        (lambda U, W, b: torch.nn.RNNCell(U.shape[1], U.shape[0]), "returned a torch.nn.RNNCell"),
+        (lambda U, W, b: torch.nn.GRU(U.shape[1], U.shape[0]), "returned a torch.nn.GRU"),
+        (lambda U, W, b: torch.nn.Linear(3, 5), "returned a Linear module"),
+        (lambda U, W, b: (student()(U, W, b), b), "return the module alone"),
+        (lambda U, W, b: U, "returned a tensor of shape (5, 3)"),
+    ],
+)
 def test_something_other_than_an_rnn_is_reported(returned, expected, capsys):
     message = failure(returned, capsys)
     assert expected in message and "expected a torch.nn.RNN" in message
@@ -262,7 +270,8 @@ def test_every_mistake_model_differs_from_the_right_update_in_the_square_case():
     right = notation._goodfellow(U, W, b, x)
     rnn = student()(U, W, b)
     with torch.no_grad():
-        torch.testing.assert_close(rnn(x.transpose(0, 1))[0].transpose(0, 1), right,
-                                   rtol=0, atol=1e-12)
+        torch.testing.assert_close(
+            rnn(x.transpose(0, 1))[0].transpose(0, 1), right, rtol=0, atol=1e-12
+        )
     for hint, *mistake in notation._variants(U, W, b):
         assert (notation._goodfellow(*mistake[:3], x, mistake[3]) - right).abs().max() > 1e-3, hint

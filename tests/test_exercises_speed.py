@@ -12,27 +12,28 @@ from helpers.text import length_batches, padded_steps
 def sort_and_cut(lengths, batch_size):
     """Longest first: the smaller last batch gets the shortest sequences."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
 
 
 def shortest_first_remainder_last(lengths, batch_size):
     """Sorted ascending and cut from the short end: the smaller batch holds the longest ones."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
 
 
 def longest_first(lengths, batch_size):
     """The same as sort_and_cut, written with reverse=True."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
 
 
 def as_arrays(lengths, batch_size):
     return [np.array(batch) for batch in sort_and_cut(lengths, batch_size)]
 
 
-@pytest.mark.parametrize("fn", [length_batches, sort_and_cut, longest_first, as_arrays,
-                                shortest_first_remainder_last])
+@pytest.mark.parametrize(
+    "fn", [length_batches, sort_and_cut, longest_first, as_arrays, shortest_first_remainder_last]
+)
 def test_right_answers_pass(fn, capsys):
     result = check_length_batches(fn)
     assert result.passed and len(result.messages) == 16
@@ -40,23 +41,25 @@ def test_right_answers_pass(fn, capsys):
 
 
 def in_original_order(lengths, batch_size):
-    return [list(range(len(lengths)))[k:k + batch_size] for k in range(0, len(lengths), batch_size)]
+    return [
+        list(range(len(lengths)))[k : k + batch_size] for k in range(0, len(lengths), batch_size)
+    ]
 
 
 def shuffled(lengths, batch_size):
     order = list(range(len(lengths)))
     random.Random(1).shuffle(order)
-    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
 
 
 def lengths_not_indices(lengths, batch_size):
     values = sorted(lengths)
-    return [values[k:k + batch_size] for k in range(0, len(values), batch_size)]
+    return [values[k : k + batch_size] for k in range(0, len(values), batch_size)]
 
 
 def drops_the_last_batch(lengths, batch_size):
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[k:k + batch_size] for k in range(0, len(order) - batch_size + 1, batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order) - batch_size + 1, batch_size)]
 
 
 def sorts_in_place(lengths, batch_size):
@@ -82,17 +85,20 @@ def off_by_one_index(lengths, batch_size):
     return [[i + 1 for i in batch] for batch in sort_and_cut(lengths, batch_size)]
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (in_original_order, "these are the batches in the original order"),
-    (shuffled, "sort all the indices by length first, then cut"),
-    (lengths_not_indices, "return indices into lengths"),
-    (drops_the_last_batch, "the last batch may be smaller than batch_size; keep it"),
-    (sorts_in_place, "modified lengths in place"),
-    (one_index_twice, "more than once"),
-    (batches_of_one, "expected 3 non-empty batches of at most 4"),
-    (returns_nothing, "returned NoneType, expected a list of lists"),
-    (off_by_one_index, "indices outside 0 .. 9: [10]"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (in_original_order, "these are the batches in the original order"),
+        (shuffled, "sort all the indices by length first, then cut"),
+        (lengths_not_indices, "return indices into lengths"),
+        (drops_the_last_batch, "the last batch may be smaller than batch_size; keep it"),
+        (sorts_in_place, "modified lengths in place"),
+        (one_index_twice, "more than once"),
+        (batches_of_one, "expected 3 non-empty batches of at most 4"),
+        (returns_nothing, "returned NoneType, expected a list of lists"),
+        (off_by_one_index, "indices outside 0 .. 9: [10]"),
+    ],
+)
 def test_each_mistake_fails_with_its_diagnosis(fn, expected, capsys):
     with pytest.raises(CheckFailed) as failure:
         check_length_batches(fn)
@@ -131,12 +137,15 @@ def test_sorting_by_length_pads_least_of_all_ways_to_cut_into_full_batches():
     assert padded_steps([5, 1, 3], [[0, 1], [2]]) == 2 * 5 + 3
 
 
-@pytest.mark.parametrize("lengths, batch_size, message", [
-    ([3, 0], 2, "lengths must be a list of ints >= 1"),
-    ("abc", 2, "lengths must be a list of ints >= 1"),
-    ([3, 2.5], 2, "lengths must be a list of ints >= 1"),
-    ([3, 2], 0, "batch_size"),
-])
+@pytest.mark.parametrize(
+    "lengths, batch_size, message",
+    [
+        ([3, 0], 2, "lengths must be a list of ints >= 1"),
+        ("abc", 2, "lengths must be a list of ints >= 1"),
+        ([3, 2.5], 2, "lengths must be a list of ints >= 1"),
+        ([3, 2], 0, "batch_size"),
+    ],
+)
 def test_bad_arguments_are_named(lengths, batch_size, message):
     with pytest.raises(ValueError, match=message):
         length_batches(lengths, batch_size)

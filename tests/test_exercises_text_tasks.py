@@ -37,12 +37,16 @@ def test_reference_and_a_loop_pass_check_final_states():
         (lambda outputs, mask: outputs[:, -1], "after the padding"),
         (lambda outputs, mask: outputs[torch.arange(len(mask)), lengths_of(mask)], "L - 1"),
         (lambda outputs, mask: outputs[:, 0], "first step"),
-        (lambda outputs, mask: (outputs * mask[..., None]).sum(1) / mask.sum(1, keepdim=True),
-         "mean over the real steps"),
+        (
+            lambda outputs, mask: (outputs * mask[..., None]).sum(1) / mask.sum(1, keepdim=True),
+            "mean over the real steps",
+        ),
         (lambda outputs, mask: (outputs * mask[..., None]).sum(1), "sum over the real steps"),
         (lambda outputs, mask: outputs.mean(1), "padding included"),
-        (lambda outputs, mask: outputs[torch.arange(len(mask)), lengths_of(mask) - 1].float(),
-         "dtype torch.float32"),
+        (
+            lambda outputs, mask: outputs[torch.arange(len(mask)), lengths_of(mask) - 1].float(),
+            "dtype torch.float32",
+        ),
         (lambda outputs, mask: outputs[:, lengths_of(mask) - 1], "shape"),
         (lambda outputs, mask: None, "None"),
         (lambda outputs, mask: 1 / 0, "ZeroDivisionError"),
@@ -63,7 +67,9 @@ def test_check_final_states_reports_in_place_changes():
 
 def test_check_final_states_needs_a_function():
     with pytest.raises(TypeError, match="your function itself"):
-        check_final_states(reference_final_states(torch.zeros(1, 1, 1), torch.ones(1, 1, dtype=bool)))
+        check_final_states(
+            reference_final_states(torch.zeros(1, 1, 1), torch.ones(1, 1, dtype=bool))
+        )
 
 
 # --------------------------------------------------------------------------- token_scores
@@ -85,8 +91,13 @@ def make_scores(precision_of, recall_of, f1_of):
     def scores(predicted, true):
         pairs, tp, fp, fn = counts(predicted, true)
         p, r = precision_of(tp, fp, fn), recall_of(tp, fp, fn)
-        return {"accuracy": sum(a == b for a, b in pairs) / len(pairs), "precision": p,
-                "recall": r, "f1": f1_of(p, r)}
+        return {
+            "accuracy": sum(a == b for a, b in pairs) / len(pairs),
+            "precision": p,
+            "recall": r,
+            "f1": f1_of(p, r),
+        }
+
     return scores
 
 
@@ -99,28 +110,56 @@ def harmonic(p, r):
 
 
 def test_a_careful_implementation_passes():
-    check_token_scores(make_scores(lambda tp, fp, fn: safe(tp, tp + fp),
-                                   lambda tp, fp, fn: safe(tp, tp + fn), harmonic))
+    check_token_scores(
+        make_scores(
+            lambda tp, fp, fn: safe(tp, tp + fp), lambda tp, fp, fn: safe(tp, tp + fn), harmonic
+        )
+    )
 
 
 @pytest.mark.parametrize(
     "wrong, words",
     [
-        (make_scores(lambda tp, fp, fn: safe(tp, tp + fn), lambda tp, fp, fn: safe(tp, tp + fp),
-                     harmonic), "swapped"),
-        (make_scores(lambda tp, fp, fn: safe(tp, tp + fp), lambda tp, fp, fn: safe(tp, tp + fn),
-                     lambda p, r: (p + r) / 2), "harmonic mean"),
-        (make_scores(lambda tp, fp, fn: tp / (tp + fp), lambda tp, fp, fn: safe(tp, tp + fn),
-                     harmonic), "precision as 0"),
+        (
+            make_scores(
+                lambda tp, fp, fn: safe(tp, tp + fn), lambda tp, fp, fn: safe(tp, tp + fp), harmonic
+            ),
+            "swapped",
+        ),
+        (
+            make_scores(
+                lambda tp, fp, fn: safe(tp, tp + fp),
+                lambda tp, fp, fn: safe(tp, tp + fn),
+                lambda p, r: (p + r) / 2,
+            ),
+            "harmonic mean",
+        ),
+        (
+            make_scores(
+                lambda tp, fp, fn: tp / (tp + fp), lambda tp, fp, fn: safe(tp, tp + fn), harmonic
+            ),
+            "precision as 0",
+        ),
         (lambda predicted, true: reference_token_scores(predicted, true, positive=0), "label 0"),
-        (lambda predicted, true: {k: sum(reference_token_scores([p], [t])[k]
-                                         for p, t in zip(predicted, true)) / len(true)
-                                  for k in ("accuracy", "precision", "recall", "f1")},
-         "per-word"),
+        (
+            lambda predicted, true: {
+                k: sum(reference_token_scores([p], [t])[k] for p, t in zip(predicted, true))
+                / len(true)
+                for k in ("accuracy", "precision", "recall", "f1")
+            },
+            "per-word",
+        ),
         (lambda predicted, true: {"accuracy": 1.0}, "lacks the keys"),
         (lambda predicted, true: [0.5] * 4, "expected a dict"),
-        (lambda predicted, true: {"accuracy": 1.0, "precision": float("nan"), "recall": 0.0,
-                                  "f1": 0.0}, "not a finite number"),
+        (
+            lambda predicted, true: {
+                "accuracy": 1.0,
+                "precision": float("nan"),
+                "recall": 0.0,
+                "f1": 0.0,
+            },
+            "not a finite number",
+        ),
     ],
 )
 def test_check_token_scores_names_the_mistake(wrong, words):

@@ -35,17 +35,24 @@ def named_paths(text):
 
 
 def test_the_path_finder_sees_prose_and_code_paths():
-    text = ("see `benchmarks/results/benchmarks.md`, run `python -m x chapters/lstm.md "
-            "--out handouts/` or BOOK / \"chapters/bptt.md\"; tests in `tests/test_exercises_*.py`")
-    assert named_paths(text) == {"benchmarks/results/benchmarks.md", "chapters/lstm.md",
-                                 "chapters/bptt.md", "tests/test_exercises_*.py"}
+    text = (
+        "see `benchmarks/results/benchmarks.md`, run `python -m x chapters/lstm.md "
+        '--out handouts/` or BOOK / "chapters/bptt.md"; tests in `tests/test_exercises_*.py`'
+    )
+    assert named_paths(text) == {
+        "benchmarks/results/benchmarks.md",
+        "chapters/lstm.md",
+        "chapters/bptt.md",
+        "tests/test_exercises_*.py",
+    }
 
 
 @pytest.mark.parametrize("path", sorted(named_paths(PAGE.read_text())))
 def test_every_path_the_page_names_exists(path):
     matches = list(ROOT.glob(path.rstrip("/"))) if "*" in path else [ROOT / path]
     assert matches and all(match.exists() for match in matches), (
-        f"instructors.md names {path}, which is not in the repository")
+        f"instructors.md names {path}, which is not in the repository"
+    )
 
 
 def test_the_page_names_the_moved_files_where_they_are_now():
@@ -58,5 +65,7 @@ def test_the_page_warns_that_solutions_are_public_and_grading_runs_student_code(
     text = re.sub(r"\s+", " ", PAGE.read_text())
     warnings = re.findall(r"```\{warning\}(.*?)```", text)
     assert any("solutions are public" in w and ".ipynb" in w for w in warnings), warnings
-    assert any("Grading runs the students' code" in w and "sandbox" in w
-               and "secrets" in w for w in warnings), warnings
+    assert any(
+        "Grading runs the students' code" in w and "sandbox" in w and "secrets" in w
+        for w in warnings
+    ), warnings

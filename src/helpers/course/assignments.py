@@ -18,7 +18,7 @@ and cell metadata cleared, the first cell still installs ``helpers`` on
 Colab) and checks that no solution marker is left anywhere in the file (the
 tests check, independently, that no line found only in solutions is). :func:`export` writes them; from the command line::
 
-    python -m helpers.assignments chapters/lstm.md chapters/gru.md --out handouts/
+    python -m helpers.course.assignments chapters/lstm.md chapters/gru.md --out handouts/
 
 (``make assignments`` exports every chapter into ``_build/assignments``).
 Reading the Markdown chapters needs ``jupytext``, which the book's
@@ -44,9 +44,7 @@ class SolutionLeft(ValueError):
 
 
 def _strip_code(source, where):
-    """``source`` with each BEGIN/END SOLUTION region replaced by ``raise NotImplementedError()``.
-
-    """
+    """``source`` with each BEGIN/END SOLUTION region replaced by ``raise NotImplementedError()``."""
     kept, inside = [], None
     for number, line in enumerate(source.splitlines(), start=1):
         stripped = line.strip()
@@ -126,14 +124,18 @@ def student_notebook(path):
         raise ValueError(f"{path}: a {{solution-start}} is never closed by {{solution-end}}")
 
     student = nbformat.v4.new_notebook(cells=cells)
-    student.metadata = {"kernelspec": notebook.metadata.get(
-        "kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})}
+    student.metadata = {
+        "kernelspec": notebook.metadata.get(
+            "kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"}
+        )
+    }
     nbformat.validate(student)
     written = json.dumps(student, ensure_ascii=False)
     markers = [m for m in (BEGIN, END, "{solution-start}", "{solution-end}") if m in written]
     if markers:
-        raise SolutionLeft(f"{path}: the student version still contains the solution marker "
-                           f"{markers[0]!r}")
+        raise SolutionLeft(
+            f"{path}: the student version still contains the solution marker {markers[0]!r}"
+        )
     return student
 
 
@@ -157,8 +159,9 @@ def export(paths, out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.assignments",
-        description="Write student versions of chapters: solutions removed, outputs cleared.")
+        prog="python -m helpers.course.assignments",
+        description="Write student versions of chapters: solutions removed, outputs cleared.",
+    )
     parser.add_argument("chapters", nargs="+", help="chapter notebooks (.md or .ipynb)")
     parser.add_argument("--out", required=True, help="folder for the student .ipynb files")
     args = parser.parse_args(argv)

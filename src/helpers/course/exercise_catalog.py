@@ -12,7 +12,7 @@ Every exercise is a sphinx-exercise directive whose title names its kind
 An implementation exercise is followed, before the next exercise, by the
 cell that calls its automatic check, ``helpers.exercises.check_...(names)``;
 :func:`chapter_exercises` records that call, which is what
-:mod:`helpers.grading` runs against a submission. Derivations and experiments
+:mod:`helpers.course.grading` runs against a submission. Derivations and experiments
 have no automatic check: an instructor grades them by reading.
 """
 
@@ -100,17 +100,23 @@ def chapter_exercises(path):
         if not label:
             raise ValueError(f"{where} has no :label:")
         if kind not in KINDS:
-            raise ValueError(f"{where} ({label}) has the title {kind!r}; "
-                             f"expected its kind, one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"{where} ({label}) has the title {kind!r}; "
+                f"expected its kind, one of {', '.join(KINDS)}"
+            )
         found.append([label, kind, "\n".join(body).strip(), None])
 
     exercises = []
     for label, kind, statement, check in found:
         if kind == "Implementation" and check is None:
-            raise ValueError(f"{path}: implementation exercise {label} is not followed by a "
-                             f"helpers.exercises.check_...(...) call")
+            raise ValueError(
+                f"{path}: implementation exercise {label} is not followed by a "
+                f"helpers.exercises.check_...(...) call"
+            )
         if kind != "Implementation" and check is not None:
-            raise ValueError(f"{path}: {kind.lower()} exercise {label} is followed by the "
-                             f"check call {check}; only implementation exercises have one")
+            raise ValueError(
+                f"{path}: {kind.lower()} exercise {label} is followed by the "
+                f"check call {check}; only implementation exercises have one"
+            )
         exercises.append(Exercise(path.stem, label, kind, statement, check))
     return exercises

@@ -1,7 +1,8 @@
 """Automatic checks for the implementation exercises of the chapters.
 
 An exercise cell ends with one call, such as
-``helpers.exercises.check_rnn_step_forward(my_step_forward)``. The check runs
+``helpers.exercises.check_rnn_step_forward(my_step_forward)``
+(``helpers.exercises`` is this package under its old name). The check runs
 the function on fixed, seeded float64 inputs, compares what comes back with the
 tested reference in :mod:`helpers.numpy_rnn`, :mod:`helpers.numpy_lstm` or
 :mod:`helpers.numpy_gru` (and, for backward passes, with central differences
@@ -32,70 +33,47 @@ Each prints its report as it goes; the returned :class:`CheckResult` shows
 nothing more in a notebook, so a cell may end with the check.
 
 The checks of the vanilla RNN (unroll, steps and sequences, clipping) are in
-:mod:`helpers.exercises.rnn`, those of the gated units (LSTM and GRU steps,
+:mod:`helpers.course.checks.rnn`, those of the gated units (LSTM and GRU steps,
 parameter counts of ``torch.nn``'s recurrent layers) in
-:mod:`helpers.exercises.gated`, those of the chapters on real data in
-:mod:`helpers.exercises.language_model`,
-:mod:`helpers.exercises.sequence_classification`,
-:mod:`helpers.exercises.sequence_labelling` and
-:mod:`helpers.exercises.bidirectional`, the one of the notation chapter (Goodfellow
+:mod:`helpers.course.checks.gated`, those of the chapters on real data in
+:mod:`helpers.course.checks.language_model`,
+:mod:`helpers.course.checks.sequence_classification`,
+:mod:`helpers.course.checks.sequence_labelling` and
+:mod:`helpers.course.checks.bidirectional`, the one of the notation chapter (Goodfellow
 et al.'s ``U``, ``W``, ``b`` loaded into ``torch.nn.RNN``) in
-:mod:`helpers.exercises.notation`, those of attention (a loss masked to the
+:mod:`helpers.course.checks.notation`, those of attention (a loss masked to the
 real tokens, the masked softmax, causal self-attention) in
-:mod:`helpers.exercises.attention`, the one of the chapter on speed (batches of
-sequences of similar length) in :mod:`helpers.exercises.speed`, and the report
-and feedback machinery they share in ``helpers.exercises._feedback``.
+:mod:`helpers.course.checks.attention`, the one of the chapter on speed (batches of
+sequences of similar length) in :mod:`helpers.course.checks.speed`, and the report
+and feedback machinery they share in :mod:`helpers.course.feedback`.
 """
 
-from helpers.exercises._feedback import CheckFailed, CheckResult
-from helpers.exercises.attention import (
-    check_causal_self_attention,
-    check_masked_sequence_loss,
-    check_masked_softmax,
+from helpers.course.checks import (
+    attention,
+    bidirectional,
+    gated,
+    language_model,
+    notation,
+    rnn,
+    sequence_classification,
+    sequence_labelling,
+    speed,
 )
-from helpers.exercises.bidirectional import check_bidirectional_layer
-from helpers.exercises.gated import (
-    check_gru_step_backward,
-    check_gru_step_forward,
-    check_lstm_step_backward,
-    check_lstm_step_forward,
-    check_parameter_count,
-)
-from helpers.exercises.language_model import check_perplexity
-from helpers.exercises.notation import check_rnn_from_goodfellow
-from helpers.exercises.sequence_classification import check_final_states
-from helpers.exercises.sequence_labelling import check_token_scores
-from helpers.exercises.speed import check_length_batches
-from helpers.exercises.rnn import (
-    check_clip_grad_norm,
-    check_rnn_backward,
-    check_rnn_forward,
-    check_rnn_step_backward,
-    check_rnn_step_forward,
-    check_unroll,
-)
+from helpers.course.feedback import CheckFailed, CheckResult
 
-__all__ = [
-    "CheckFailed",
-    "CheckResult",
-    "check_unroll",
-    "check_rnn_step_forward",
-    "check_rnn_forward",
-    "check_rnn_step_backward",
-    "check_rnn_backward",
-    "check_clip_grad_norm",
-    "check_rnn_from_goodfellow",
-    "check_lstm_step_forward",
-    "check_lstm_step_backward",
-    "check_gru_step_forward",
-    "check_gru_step_backward",
-    "check_parameter_count",
-    "check_perplexity",
-    "check_final_states",
-    "check_token_scores",
-    "check_bidirectional_layer",
-    "check_masked_sequence_loss",
-    "check_masked_softmax",
-    "check_causal_self_attention",
-    "check_length_batches",
-]
+# Every check is exported under its own name; each module's __all__ is the one list of its checks.
+__all__ = ["CheckFailed", "CheckResult"]
+for _module in (
+    rnn,
+    notation,
+    gated,
+    language_model,
+    sequence_classification,
+    sequence_labelling,
+    bidirectional,
+    attention,
+    speed,
+):
+    globals().update({name: getattr(_module, name) for name in _module.__all__})
+    __all__ += _module.__all__
+del _module

@@ -39,14 +39,16 @@ import torch
 import torch.nn.functional as F
 
 from helpers.attention import masked_softmax as _reference_masked_softmax
-from helpers.exercises._feedback import (
-    _FAILED,
-    _call_safely_with_tensors,
-    _describe,
-    _label,
-    _report_exception,
-    _Report,
-    _require_function,
+from helpers.course.feedback import (
+    FAILED,
+    call_safely_with_tensors,
+    check_finite_number,
+    describe,
+    first_match,
+    function_label,
+    reduction_hint,
+    report_exception,
+    start_check,
 )
 
 __all__ = ["check_masked_sequence_loss", "check_masked_softmax", "check_causal_self_attention"]
@@ -59,23 +61,30 @@ _VARIANT_TOLERANCE = 1e-9
 # exp(x) overflows float64 to inf for x above log(float64 max), about 709.78.
 _EXP_OVERFLOW = math.log(torch.finfo(torch.float64).max)
 
+
 def _tensor_problem(name, value, shape, symbols, shape_hint=None):
     """(problem, hint) if ``value`` is not a float64 tensor of ``shape``, else (None, None)."""
     expected = f"a float64 tensor of shape ({symbols}) = {shape}"
     if value is None:
         return f"{name} is None, expected {expected}", "is the return statement missing?"
     if isinstance(value, np.ndarray):
-        return (f"{name} is {_describe(value)}, expected {expected}",
-                "this exercise is in torch: keep every step a torch operation (no .numpy())")
+        return (
+            f"{name} is {describe(value)}, expected {expected}",
+            "this exercise is in torch: keep every step a torch operation (no .numpy())",
+        )
     if not isinstance(value, torch.Tensor):
-        return f"{name} is {_describe(value)}, expected {expected}", None
+        return f"{name} is {describe(value)}, expected {expected}", None
     if tuple(value.shape) != shape:
-        return (f"{name} has shape {tuple(value.shape)}, expected ({symbols}) = {shape}",
-                shape_hint(tuple(value.shape)) if shape_hint else None)
+        return (
+            f"{name} has shape {tuple(value.shape)}, expected ({symbols}) = {shape}",
+            shape_hint(tuple(value.shape)) if shape_hint else None,
+        )
     if value.dtype != torch.float64:
-        return (f"{name} has dtype {value.dtype}, expected float64 (the dtype of the inputs)",
-                "compute from the inputs and keep their dtype: no .float() and no new tensor "
-                "made with dtype=torch.float32 (or from integers)")
+        return (
+            f"{name} has dtype {value.dtype}, expected float64 (the dtype of the inputs)",
+            "compute from the inputs and keep their dtype: no .float() and no new tensor "
+            "made with dtype=torch.float32 (or from integers)",
+        )
     return None, None
 
 
@@ -88,21 +97,17 @@ def _nonfinite(value):
 
 
 def _same(got, want, tolerance=_VARIANT_TOLERANCE):
-    return (isinstance(want, torch.Tensor) and got.shape == want.shape
-            and bool(torch.isfinite(want).all())
-            and bool(torch.allclose(got, want, rtol=0, atol=tolerance)))
+    return (
+        isinstance(want, torch.Tensor)
+        and got.shape == want.shape
+        and bool(torch.isfinite(want).all())
+        and bool(torch.allclose(got, want, rtol=0, atol=tolerance))
+    )
 
 
 def _matching_hint(got, variants):
-    """The hint of the first variant ``(hint, compute)`` whose result equals ``got``."""
-    for hint, compute in variants:
-        try:
-            candidate = compute()
-        except Exception:  # a variant that cannot be formed for these inputs is no match
-            continue
-        if _same(got, candidate):
-            return hint
-    return None
+    """The hint of the first variant ``(hint, compute)`` whose tensor equals ``got``, or None."""
+    return first_match(got, variants, same=_same)
 
 
 def _tensors(seed, *shapes):
@@ -126,11 +131,24 @@ _LOSS_CASES = (
 )
 
 _PER_TOKEN = "every real token counts once: the sum of their losses divided by lengths.sum()"
-_OFF_BY_ONE_LOSS = ("the mask is off by one: sequence n has lengths[n] real positions, "
-                    "t = 0 .. lengths[n] - 1, so the mask is t < lengths[n]")
-_DETACHED = ("keep the loss a tensor computed from logits with torch operations: .item(), "
-             "float(...), .detach(), .numpy() or torch.tensor(a number) cut it off from the "
-             "graph, and loss.backward() could not train the model")
+_OFF_BY_ONE_LOSS = (
+    "the mask is off by one: sequence n has lengths[n] real positions, "
+    "t = 0 .. lengths[n] - 1, so the mask is t < lengths[n]"
+)
+_DETACHED = (
+    "keep the loss a tensor computed from logits with torch operations: .item(), "
+    "float(...), .detach(), .numpy() or torch.tensor(a number) cut it off from the "
+    "graph, and loss.backward() could not train the model"
+)
+
+
+# Hints for a result that should be one number: per sequence, per step, one element.
+_LOSS_SHAPE_HINTS = (
+    "that is one loss per sequence: the loss of the batch is one number, "
+    "the mean over all real tokens of all sequences",
+    "that is one loss per position: average them over the real positions into one number",
+    "return a 0-dimensional tensor: value.reshape(()) (keep it a tensor)",
+)
 
 
 def _loss_inputs(seed, lengths, T, V):
@@ -157,24 +175,40 @@ def _loss_variants(targets, lengths):
     """Classic wrong losses as (hint, loss(logits)) pairs."""
     N, T = targets.shape
     mask = _length_mask(lengths, T)
-    plus, minus = (torch.arange(T)[None, :] <= lengths[:, None],
-                   torch.arange(T)[None, :] < lengths[:, None] - 1)
+    plus, minus = (
+        torch.arange(T)[None, :] <= lengths[:, None],
+        torch.arange(T)[None, :] < lengths[:, None] - 1,
+    )
 
     def ce(logits):
         return _token_losses(logits, targets)
 
     return [
-        (f"the padded positions are counted: this is the mean over all N * T positions, "
-         f"padding included; {_PER_TOKEN}", lambda z: ce(z).mean()),
-        ("the padded losses are zeroed but still counted: (loss * mask).mean() divides by all "
-         "N * T positions; divide the masked sum by the number of real tokens, mask.sum()",
-         lambda z: (ce(z) * mask).mean()),
-        (f"this is the mean of the per-sequence means, so a short sequence weighs as much as a "
-         f"long one; {_PER_TOKEN}", lambda z: ((ce(z) * mask).sum(1) / lengths).mean()),
-        ("this is the sum of the real tokens' losses, not their mean: divide it by the number "
-         "of real tokens, lengths.sum()", lambda z: ce(z)[mask].sum()),
-        ("the sum is divided by the number of sequences N: divide it by the number of real "
-         "tokens, lengths.sum()", lambda z: ce(z)[mask].sum() / N),
+        (
+            f"the padded positions are counted: this is the mean over all N * T positions, "
+            f"padding included; {_PER_TOKEN}",
+            lambda z: ce(z).mean(),
+        ),
+        (
+            "the padded losses are zeroed but still counted: (loss * mask).mean() divides by all "
+            "N * T positions; divide the masked sum by the number of real tokens, mask.sum()",
+            lambda z: (ce(z) * mask).mean(),
+        ),
+        (
+            f"this is the mean of the per-sequence means, so a short sequence weighs as much as a "
+            f"long one; {_PER_TOKEN}",
+            lambda z: ((ce(z) * mask).sum(1) / lengths).mean(),
+        ),
+        (
+            "this is the sum of the real tokens' losses, not their mean: divide it by the number "
+            "of real tokens, lengths.sum()",
+            lambda z: ce(z)[mask].sum(),
+        ),
+        (
+            "the sum is divided by the number of sequences N: divide it by the number of real "
+            "tokens, lengths.sum()",
+            lambda z: ce(z)[mask].sum() / N,
+        ),
         (_OFF_BY_ONE_LOSS, lambda z: ce(z)[plus].sum() / plus.sum()),
         (_OFF_BY_ONE_LOSS, lambda z: ce(z)[plus].sum() / lengths.sum()),
         (_OFF_BY_ONE_LOSS, lambda z: ce(z)[minus].sum() / minus.sum()),
@@ -194,9 +228,11 @@ def _loss_error_hint(message):
     if "-100" in message or "out of bounds" in message or "Target" in message:
         return "the targets are ids in 0..V-1 everywhere, padding included (no -100 here)"
     if "Expected target size" in message or "Expected input batch_size" in message:
-        return ("F.cross_entropy wants the classes in dimension 1: pass logits.transpose(1, 2), "
-                "of shape (N, V, T), with targets (N, T), or flatten both: "
-                "logits.reshape(-1, V) and targets.reshape(-1)")
+        return (
+            "F.cross_entropy wants the classes in dimension 1: pass logits.transpose(1, 2), "
+            "of shape (N, V, T), with targets (N, T), or flatten both: "
+            "logits.reshape(-1, V) and targets.reshape(-1)"
+        )
     return None
 
 
@@ -213,36 +249,31 @@ def _as_loss(report, label, value, N, T):
         report.fail(f"{label} returned the bool {value!r}, {expected}")
         return None, None
     if isinstance(value, (numbers.Real, np.generic)) or (
-            isinstance(value, np.ndarray) and value.size == 1):
-        report.fail(f"{label} returned {_describe(value)}, {expected}", hint=_DETACHED)
+        isinstance(value, np.ndarray) and value.size == 1
+    ):
+        report.fail(f"{label} returned {describe(value)}, {expected}", hint=_DETACHED)
         try:
             return float(value), None
         except (TypeError, ValueError):
             return None, None
     if not isinstance(value, torch.Tensor):
-        report.fail(f"{label} returned {_describe(value)}, {expected}",
-                    hint=_DETACHED if isinstance(value, np.ndarray) else None)
+        report.fail(
+            f"{label} returned {describe(value)}, {expected}",
+            hint=_DETACHED if isinstance(value, np.ndarray) else None,
+        )
         return None, None
     shape = tuple(value.shape)
     if shape != ():
-        if shape == (N,):
-            hint = ("that is one loss per sequence: the loss of the batch is one number, the mean "
-                    "over all real tokens of all sequences")
-        elif shape == (N, T):
-            hint = ("that is one loss per position: average them over the real positions into "
-                    "one number")
-        elif value.numel() == 1:
-            hint = "return a 0-dimensional tensor: value.reshape(()) (keep it a tensor)"
-        else:
-            hint = None
+        hint = reduction_hint(shape, value.numel(), (N, T), *_LOSS_SHAPE_HINTS)
         report.fail(f"{label} returned a tensor of shape {shape}, {expected}", hint=hint)
         return None, None
     if value.dtype != torch.float64:
-        report.fail(f"{label} returned a tensor of dtype {value.dtype}, {expected} "
-                    "(the dtype of logits)",
-                    hint="compute with the logits in their own dtype: no .float()"
-                    if value.is_floating_point() else
-                    "a loss is a float: compute it from the logits, not from the integer targets")
+        report.fail(
+            f"{label} returned a tensor of dtype {value.dtype}, {expected} (the dtype of logits)",
+            hint="compute with the logits in their own dtype: no .float()"
+            if value.is_floating_point()
+            else "a loss is a float: compute it from the logits, not from the integer targets",
+        )
         return None, None
     report.ok(f"{label} returns a 0-dimensional float64 tensor")
     return float(value.detach()), value
@@ -256,36 +287,56 @@ def _check_loss_gradient(report, label, loss, logits, mask, want_grad, variants,
     try:
         loss.backward()
     except Exception as error:
-        _report_exception(
-            report, "loss.backward()", error,
-            lambda message: "return the loss without calling loss.backward() yourself: the "
-            "caller (the training loop) does that" if "second time" in message else None)
+        report_exception(
+            report,
+            "loss.backward()",
+            error,
+            lambda message: (
+                "return the loss without calling loss.backward() yourself: the "
+                "caller (the training loop) does that"
+                if "second time" in message
+                else None
+            ),
+        )
         return
     grad = logits.grad
     if grad is None:
-        report.fail(f"no gradient reaches logits after loss.backward(): the loss of {label} does "
-                    "not depend on the logits it was given", hint=_DETACHED)
+        report.fail(
+            f"no gradient reaches logits after loss.backward(): the loss of {label} does "
+            "not depend on the logits it was given",
+            hint=_DETACHED,
+        )
         return
     hint = _matching_hint(grad, [(h, lambda g=g: g) for h, g in variants])
     padded = (grad != 0).any(-1) & ~mask
     if bool(padded.any()):
         n, t = (int(i) for i in padded.nonzero()[0])
-        report.fail(f"the gradient w.r.t. logits is not zero at the padded positions, first at "
-                    f"logits[{n}, {t}] (length {int(mask[n].sum())})",
-                    hint=hint or "the padded positions must take no part in the loss: leave "
-                    "their losses out (mask them) before summing")
+        report.fail(
+            f"the gradient w.r.t. logits is not zero at the padded positions, first at "
+            f"logits[{n}, {t}] (length {int(mask[n].sum())})",
+            hint=hint
+            or "the padded positions must take no part in the loss: leave "
+            "their losses out (mask them) before summing",
+        )
     else:
         report.ok("the gradient w.r.t. logits is exactly zero at the padded positions")
     difference = float((grad - want_grad).abs().max())
     if difference <= _VALUE_TOLERANCE:
-        report.ok(f"the gradient w.r.t. logits matches the reference (max abs difference "
-                  f"{difference:.1e})")
+        report.ok(
+            f"the gradient w.r.t. logits matches the reference (max abs difference "
+            f"{difference:.1e})"
+        )
         return
     if hint is None and value_right:
-        hint = ("the value is right but its gradient is not: is part of the computation "
-                "detached (.detach(), .data, .item(), torch.no_grad())?")
-    report.fail(f"the gradient w.r.t. logits differs from the reference: max abs difference "
-                f"{difference:.1e} (expected < {_VALUE_TOLERANCE:.0e})", hint=hint)
+        hint = (
+            "the value is right but its gradient is not: is part of the computation "
+            "detached (.detach(), .data, .item(), torch.no_grad())?"
+        )
+    report.fail(
+        f"the gradient w.r.t. logits differs from the reference: max abs difference "
+        f"{difference:.1e} (expected < {_VALUE_TOLERANCE:.0e})",
+        hint=hint,
+    )
 
 
 def check_masked_sequence_loss(fn):
@@ -306,56 +357,82 @@ def check_masked_sequence_loss(fn):
         CheckFailed: if any test fails; its message lists the failures.
         TypeError: if ``fn`` is not callable.
     """
-    _require_function(fn, "fn")
-    report = _Report("check_masked_sequence_loss")
-    label = _label(fn, "masked_sequence_loss")
+    report = start_check("check_masked_sequence_loss", fn=fn)
+    label = function_label(fn, "masked_sequence_loss")
     for seed, lengths_, T, V, title in _LOSS_CASES:
         report.start_case(title)
         logits, targets, lengths = _loss_inputs(seed, lengths_, T, V)
         N = len(lengths_)
         mask = _length_mask(lengths, T)
-        given = dict(logits=logits.clone().requires_grad_(True), targets=targets.clone(),
-                     lengths=lengths.clone())
-        value = _call_safely_with_tensors(report, fn, label, given, dict(logits=logits, targets=targets,
-                                                     lengths=lengths),
-                      error_hint=_loss_error_hint,
-                      in_place_hint="compute new tensors (`t = torch.where(mask, targets, -100)`, "
-                      "not `targets[~mask] = -100`); the caller still needs its inputs")
-        if value is _FAILED:
+        given = dict(
+            logits=logits.clone().requires_grad_(True),
+            targets=targets.clone(),
+            lengths=lengths.clone(),
+        )
+        value = call_safely_with_tensors(
+            report,
+            fn,
+            label,
+            given,
+            dict(logits=logits, targets=targets, lengths=lengths),
+            error_hint=_loss_error_hint,
+            in_place_hint="compute new tensors (`t = torch.where(mask, targets, -100)`, "
+            "not `targets[~mask] = -100`); the caller still needs its inputs",
+        )
+        if value is FAILED:
             continue
         got, loss = _as_loss(report, label, value, N, T)
         if got is None:
             continue
-        if not math.isfinite(got):
-            report.fail(f"the loss is {got}, expected a finite number",
-                        hint="a log of a probability that underflowed to 0, or a division by a "
-                        "count of 0? compute log-probabilities with F.cross_entropy or "
-                        "log_softmax, and divide by the number of real tokens")
+        if not check_finite_number(
+            report,
+            "the loss",
+            got,
+            "a finite number",
+            "compute log-probabilities with F.cross_entropy or "
+            "log_softmax, and divide by the number of real tokens",
+        ):
             continue
-        want, want_grad = _value_and_gradient(lambda z: _reference_loss(z, targets, lengths),
-                                              logits)
+        want, want_grad = _value_and_gradient(
+            lambda z, targets=targets, lengths=lengths: _reference_loss(z, targets, lengths), logits
+        )
         variants = []
         for hint, compute in _loss_variants(targets, lengths):
             variant_value, variant_grad = _value_and_gradient(compute, logits)
             # Without padding some mistakes give the right answer: they explain nothing here.
-            if not (abs(float(variant_value - want)) <= _VARIANT_TOLERANCE
-                    and _same(variant_grad, want_grad)):
+            if not (
+                abs(float(variant_value - want)) <= _VARIANT_TOLERANCE
+                and _same(variant_grad, want_grad)
+            ):
                 variants.append((hint, variant_value, variant_grad))
         value_right = abs(got - float(want)) <= _VALUE_TOLERANCE
         if value_right:
-            report.ok(f"the loss {got:.6f} matches the reference (difference "
-                      f"{abs(got - float(want)):.1e})")
+            report.ok(
+                f"the loss {got:.6f} matches the reference (difference "
+                f"{abs(got - float(want)):.1e})"
+            )
         else:
-            hint = next((h for h, v, _ in variants if abs(got - float(v)) <= _VARIANT_TOLERANCE),
-                        None)
-            report.fail(f"the loss is {got:.6f}, expected {float(want):.6f} (difference "
-                        f"{abs(got - float(want)):.1e}, expected < {_VALUE_TOLERANCE:.0e})",
-                        hint=hint)
+            hint = next(
+                (h for h, v, _ in variants if abs(got - float(v)) <= _VARIANT_TOLERANCE), None
+            )
+            report.fail(
+                f"the loss is {got:.6f}, expected {float(want):.6f} (difference "
+                f"{abs(got - float(want)):.1e}, expected < {_VALUE_TOLERANCE:.0e})",
+                hint=hint,
+            )
         if loss is None:
             report.note("the gradient is checked once the loss is a tensor")
             continue
-        _check_loss_gradient(report, label, loss, given["logits"], mask, want_grad,
-                             [(h, g) for h, _, g in variants], value_right)
+        _check_loss_gradient(
+            report,
+            label,
+            loss,
+            given["logits"],
+            mask,
+            want_grad,
+            [(h, g) for h, _, g in variants],
+            value_right,
+        )
     return report.finish()
 
 
@@ -364,24 +441,48 @@ def check_masked_sequence_loss(fn):
 
 _SOFTMAX_CASES = (
     # seed, valid_lens, Q, K, scale, title
-    (10, (3, 0, 5, 1), 2, 5, 1.0,
-     "4 rows of Q = 2 queries over K = 5 keys, valid lengths 3, 0 (all masked), 5, 1"),
-    (11, (4, 4), 3, 4, 1.0,
-     "2 rows of Q = 3 queries over K = 4 keys, no masking (valid lengths 4, 4)"),
-    (12, (4, 2, 6), 3, 6, 400.0,
-     "3 rows of Q = 3 queries over K = 6 keys, valid lengths 4, 2, 6, large scores (up to 1000, "
-     "where exp overflows float64)"),
+    (
+        10,
+        (3, 0, 5, 1),
+        2,
+        5,
+        1.0,
+        "4 rows of Q = 2 queries over K = 5 keys, valid lengths 3, 0 (all masked), 5, 1",
+    ),
+    (
+        11,
+        (4, 4),
+        3,
+        4,
+        1.0,
+        "2 rows of Q = 3 queries over K = 4 keys, no masking (valid lengths 4, 4)",
+    ),
+    (
+        12,
+        (4, 2, 6),
+        3,
+        6,
+        400.0,
+        "3 rows of Q = 3 queries over K = 6 keys, valid lengths 4, 2, 6, large scores (up to 1000, "
+        "where exp overflows float64)",
+    ),
 )
 
-_OFF_BY_ONE_SOFTMAX = ("the mask is off by one: a row with valid_len L has the L valid positions "
-                       "k = 0 .. L - 1, so the mask is k < valid_len")
-_EMPTY_ROW = ("a row whose valid_len is 0 has every position masked: filling the scores with "
-              "-inf makes its softmax 0 / 0 = NaN; fill them with a large negative number "
-              "(torch.finfo(scores.dtype).min) and multiply the weights by the mask afterwards, "
-              "or set such rows to zero")
-_UNIFORM_ROW = ("a row whose valid_len is 0 has no valid position, so its weights must all be 0: "
-                "filling its scores with a very negative number gives it a uniform softmax; "
-                "multiply the weights by the mask afterwards (or set such rows to zero)")
+_OFF_BY_ONE_SOFTMAX = (
+    "the mask is off by one: a row with valid_len L has the L valid positions "
+    "k = 0 .. L - 1, so the mask is k < valid_len"
+)
+_EMPTY_ROW = (
+    "a row whose valid_len is 0 has every position masked: filling the scores with "
+    "-inf makes its softmax 0 / 0 = NaN; fill them with a large negative number "
+    "(torch.finfo(scores.dtype).min) and multiply the weights by the mask afterwards, "
+    "or set such rows to zero"
+)
+_UNIFORM_ROW = (
+    "a row whose valid_len is 0 has no valid position, so its weights must all be 0: "
+    "filling its scores with a very negative number gives it a uniform softmax; "
+    "multiply the weights by the mask afterwards (or set such rows to zero)"
+)
 
 
 def _softmax_inputs(seed, valid_lens, Q, K, scale):
@@ -404,34 +505,49 @@ def _softmax_variants(scores, valid_lens):
     low = torch.finfo(scores.dtype).min
     filled = scores.masked_fill(~mask, low)
     query_mask = (torch.arange(Q)[None, :] < valid_lens[:, None])[:, :, None].expand(-1, -1, K)
-    wrong_axis = ("the softmax runs over the wrong axis: the weights of one query over the keys "
-                  "sum to 1, so take the softmax over the last axis (dim=-1)")
+    wrong_axis = (
+        "the softmax runs over the wrong axis: the weights of one query over the keys "
+        "sum to 1, so take the softmax over the last axis (dim=-1)"
+    )
     return [
-        ("the masked scores were set to 0 before the softmax: exp(0) = 1 still gives those "
-         "positions weight; fill them with a very negative number (torch.finfo(scores.dtype).min, "
-         "or -1e9) so that exp makes them 0",
-         lambda: torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1)),
-        ("the mask runs along the query axis (dim 1): valid_lens counts keys, so compare the "
-         "key index k (the last axis) with valid_len: torch.arange(K) < valid_lens[:, None, None]",
-         lambda: torch.softmax(scores.masked_fill(~query_mask, low), dim=-1) * query_mask),
+        (
+            "the masked scores were set to 0 before the softmax: exp(0) = 1 still gives those "
+            "positions weight; fill them with a very negative number (torch.finfo(scores.dtype).min, "
+            "or -1e9) so that exp makes them 0",
+            lambda: torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1),
+        ),
+        (
+            "the mask runs along the query axis (dim 1): valid_lens counts keys, so compare the "
+            "key index k (the last axis) with valid_len: torch.arange(K) < valid_lens[:, None, None]",
+            lambda: torch.softmax(scores.masked_fill(~query_mask, low), dim=-1) * query_mask,
+        ),
         (wrong_axis, lambda: torch.softmax(filled, dim=1) * mask),
         (wrong_axis, lambda: torch.softmax(filled, dim=1)),
         (wrong_axis, lambda: torch.softmax(filled, dim=0) * mask),
-        (_OFF_BY_ONE_SOFTMAX,
-         lambda: _reference_masked_softmax(scores, torch.clamp(valid_lens + 1, max=K))),
-        (_OFF_BY_ONE_SOFTMAX,
-         lambda: _reference_masked_softmax(scores, torch.clamp(valid_lens - 1, min=0))),
-        ("the softmax ran over all K positions and the padded weights were zeroed afterwards, "
-         "so the remaining ones no longer sum to 1: mask the scores before the softmax (or "
-         "divide by the new row sums)", lambda: torch.softmax(scores, dim=-1) * mask),
+        (
+            _OFF_BY_ONE_SOFTMAX,
+            lambda: _reference_masked_softmax(scores, torch.clamp(valid_lens + 1, max=K)),
+        ),
+        (
+            _OFF_BY_ONE_SOFTMAX,
+            lambda: _reference_masked_softmax(scores, torch.clamp(valid_lens - 1, min=0)),
+        ),
+        (
+            "the softmax ran over all K positions and the padded weights were zeroed afterwards, "
+            "so the remaining ones no longer sum to 1: mask the scores before the softmax (or "
+            "divide by the new row sums)",
+            lambda: torch.softmax(scores, dim=-1) * mask,
+        ),
         (_UNIFORM_ROW, lambda: torch.softmax(filled, dim=-1)),
     ]
 
 
 def _softmax_error_hint(message):
     if "must match the size" in message or "broadcast" in message:
-        return ("valid_lens has shape (N,): to compare it with the key positions, give it two "
-                "new axes, torch.arange(K) < valid_lens[:, None, None], a mask of shape (N, 1, K)")
+        return (
+            "valid_lens has shape (N,): to compare it with the key positions, give it two "
+            "new axes, torch.arange(K) < valid_lens[:, None, None], a mask of shape (N, 1, K)"
+        )
     return None
 
 
@@ -452,17 +568,18 @@ def check_masked_softmax(fn):
         CheckFailed: if any test fails; its message lists the failures.
         TypeError: if ``fn`` is not callable.
     """
-    _require_function(fn, "fn")
-    report = _Report("check_masked_softmax")
-    label = _label(fn, "masked_softmax")
+    report = start_check("check_masked_softmax", fn=fn)
+    label = function_label(fn, "masked_softmax")
     for seed, valid_lens_, Q, K, scale, title in _SOFTMAX_CASES:
         report.start_case(title)
         scores, valid_lens = _softmax_inputs(seed, valid_lens_, Q, K, scale)
         N = len(valid_lens_)
         originals = dict(scores=scores, valid_lens=valid_lens)
         given = {name: tensor.clone() for name, tensor in originals.items()}
-        value = _call_safely_with_tensors(report, fn, label, given, originals, error_hint=_softmax_error_hint)
-        if value is _FAILED:
+        value = call_safely_with_tensors(
+            report, fn, label, given, originals, error_hint=_softmax_error_hint
+        )
+        if value is FAILED:
             continue
         problem, hint = _tensor_problem("weights", value, (N, Q, K), "N, Q, K")
         if problem:
@@ -478,12 +595,19 @@ def check_masked_softmax(fn):
             if bool(bad_rows[~empty].any()):
                 n, q = (int(i) for i in (bad_rows & ~empty).nonzero()[0])
                 where = f"first in weights[{n}, {q}] (valid_len {valid_lens_[n]})"
-                hint = ("the scores of this case go up to 1000, and exp overflows float64 to inf "
+                hint = (
+                    (
+                        "the scores of this case go up to 1000, and exp overflows float64 to inf "
                         f"above about {_EXP_OVERFLOW:.0f} (inf / inf is NaN): subtract each "
                         "row's maximum before exp (a shift leaves the softmax unchanged), or use "
-                        "torch.softmax") if float(scores.max()) > _EXP_OVERFLOW else (
+                        "torch.softmax"
+                    )
+                    if float(scores.max()) > _EXP_OVERFLOW
+                    else (
                         "look for a division by a sum of 0 or an exp of a large number: "
-                        "torch.softmax handles both")
+                        "torch.softmax handles both"
+                    )
+                )
             else:
                 n = int(valid_lens.tolist().index(0))
                 where, hint = f"only in the rows whose valid_len is 0 (weights[{n}])", _EMPTY_ROW
@@ -491,23 +615,33 @@ def check_masked_softmax(fn):
             continue
         report.ok("weights holds no NaN or infinite value")
         want = _reference_masked_softmax(scores, valid_lens)
-        hint = None if _same(weights, want, _WEIGHT_TOLERANCE) else _matching_hint(
-            weights, _softmax_variants(scores, valid_lens))
+        hint = (
+            None
+            if _same(weights, want, _WEIGHT_TOLERANCE)
+            else _matching_hint(weights, _softmax_variants(scores, valid_lens))
+        )
         leaked = (weights != 0) & ~mask
         if bool(leaked.any()):
             n, q, k = (int(i) for i in leaked.nonzero()[0])
-            report.fail(f"the weights at the masked positions k >= valid_len are not all 0: "
-                        f"weights[{n}, {q}, {k}] = {float(weights[n, q, k]):.3g} with valid_len "
-                        f"{valid_lens_[n]}", hint=hint or "set the masked scores to a very "
-                        "negative number before the softmax, and multiply by the mask afterwards")
+            report.fail(
+                f"the weights at the masked positions k >= valid_len are not all 0: "
+                f"weights[{n}, {q}, {k}] = {float(weights[n, q, k]):.3g} with valid_len "
+                f"{valid_lens_[n]}",
+                hint=hint
+                or "set the masked scores to a very "
+                "negative number before the softmax, and multiply by the mask afterwards",
+            )
         else:
             report.ok("the weights at the masked positions k >= valid_len are exactly 0")
         sums = weights.sum(-1)
         off = ((sums - 1).abs() > _VALUE_TOLERANCE) & (valid_lens > 0)[:, None]
         if bool(off.any()):
             n, q = (int(i) for i in off.nonzero()[0])
-            report.fail(f"the weights of a row with valid positions do not sum to 1: weights[{n}, "
-                        f"{q}] sums to {float(sums[n, q]):.6g}", hint=hint)
+            report.fail(
+                f"the weights of a row with valid positions do not sum to 1: weights[{n}, "
+                f"{q}] sums to {float(sums[n, q]):.6g}",
+                hint=hint,
+            )
         else:
             report.ok("each row with a valid position sums to 1")
         difference = float((weights - want).abs().max())
@@ -515,9 +649,12 @@ def check_masked_softmax(fn):
             report.ok(f"weights matches the reference (max abs difference {difference:.1e})")
         else:
             n, q, k = (int(i) for i in ((weights - want).abs() > _WEIGHT_TOLERANCE).nonzero()[0])
-            report.fail(f"weights differs from the reference, first at weights[{n}, {q}, {k}] "
-                        f"(valid_len {valid_lens_[n]}): max abs difference {difference:.1e} "
-                        f"(expected < {_WEIGHT_TOLERANCE:.0e})", hint=hint)
+            report.fail(
+                f"weights differs from the reference, first at weights[{n}, {q}, {k}] "
+                f"(valid_len {valid_lens_[n]}): max abs difference {difference:.1e} "
+                f"(expected < {_WEIGHT_TOLERANCE:.0e})",
+                hint=hint,
+            )
     return report.finish()
 
 
@@ -531,14 +668,20 @@ _ATTENTION_CASES = (
     (22, 3, 4, 6, "3 sequences of T = 4 positions, D = 6"),
 )
 
-_CAUSAL = ("position i may attend to the positions j <= i only: mask the scores where j > i "
-           "before the softmax (torch.tril(torch.ones(T, T, dtype=torch.bool)) is True where "
-           "j <= i)")
-_STRICT = ("the mask excludes the diagonal (j < i): position i may attend to itself, j <= i; "
-           "with a strict mask position 0 has no key left at all")
-_TRANSPOSED = ("the weight matrices are used transposed: with row-major batches Q = x @ W_q, "
-               "K = x @ W_k, V = x @ W_v, without .T (nn.Linear stores its weight transposed, a "
-               "plain matrix here does not)")
+_CAUSAL = (
+    "position i may attend to the positions j <= i only: mask the scores where j > i "
+    "before the softmax (torch.tril(torch.ones(T, T, dtype=torch.bool)) is True where "
+    "j <= i)"
+)
+_STRICT = (
+    "the mask excludes the diagonal (j < i): position i may attend to itself, j <= i; "
+    "with a strict mask position 0 has no key left at all"
+)
+_TRANSPOSED = (
+    "the weight matrices are used transposed: with row-major batches Q = x @ W_q, "
+    "K = x @ W_k, V = x @ W_v, without .T (nn.Linear stores its weight transposed, a "
+    "plain matrix here does not)"
+)
 
 
 def _attention(x, W_q, W_k, W_v, scale="sqrt", mask="causal", dim=-1, swap=False):
@@ -553,8 +696,12 @@ def _attention(x, W_q, W_k, W_v, scale="sqrt", mask="causal", dim=-1, swap=False
         return _reference_masked_softmax(scores, steps) @ V
     if mask == "strict-zero":  # valid_lens i: position 0 gets no weight at all
         return _reference_masked_softmax(scores, torch.arange(T).expand(N, T)) @ V
-    allowed = {None: torch.ones(T, T, dtype=torch.bool), "causal-fill": j <= i,
-               "strict": j < i, "future": j >= i}[mask]
+    allowed = {
+        None: torch.ones(T, T, dtype=torch.bool),
+        "causal-fill": j <= i,
+        "strict": j < i,
+        "future": j >= i,
+    }[mask]
     filled = scores.masked_fill(~allowed, torch.finfo(x.dtype).min)
     return torch.softmax(filled, dim=dim) @ V
 
@@ -564,41 +711,60 @@ def _attention_variants(x, W_q, W_k, W_v):
     W = (W_q, W_k, W_v)
     T = (W_q.T, W_k.T, W_v.T)
     return [
-        (f"the scores are not masked, so every position attends to the future; {_CAUSAL}",
-         lambda: _attention(x, *W, mask=None)),
+        (
+            f"the scores are not masked, so every position attends to the future; {_CAUSAL}",
+            lambda: _attention(x, *W, mask=None),
+        ),
         (_STRICT, lambda: _attention(x, *W, mask="strict")),
         (_STRICT, lambda: _attention(x, *W, mask="strict-zero")),
-        ("the scores are not scaled: divide Q K^T by sqrt(D), so that their spread does not "
-         "grow with D", lambda: _attention(x, *W, scale=None)),
-        ("the scores are divided by D: scaled dot-product attention divides Q K^T by sqrt(D)",
-         lambda: _attention(x, *W, scale="D")),
-        ("the softmax runs over the query axis (dim=1): the weights of position i over the "
-         "keys j sum to 1, so take the softmax over the last axis (dim=-1)",
-         lambda: _attention(x, *W, mask="causal-fill", dim=1)),
+        (
+            "the scores are not scaled: divide Q K^T by sqrt(D), so that their spread does not "
+            "grow with D",
+            lambda: _attention(x, *W, scale=None),
+        ),
+        (
+            "the scores are divided by D: scaled dot-product attention divides Q K^T by sqrt(D)",
+            lambda: _attention(x, *W, scale="D"),
+        ),
+        (
+            "the softmax runs over the query axis (dim=1): the weights of position i over the "
+            "keys j sum to 1, so take the softmax over the last axis (dim=-1)",
+            lambda: _attention(x, *W, mask="causal-fill", dim=1),
+        ),
         (_TRANSPOSED, lambda: _attention(x, *T)),
         (_TRANSPOSED, lambda: _attention(x, T[0], W_k, W_v)),
         (_TRANSPOSED, lambda: _attention(x, W_q, T[1], W_v)),
         (_TRANSPOSED, lambda: _attention(x, W_q, W_k, T[2])),
-        ("keys and queries are swapped in the scores (K Q^T instead of Q K^T): score[i, j] is "
-         "q_i . k_j, the query of position i against the key of position j; with the causal "
-         "mask, K Q^T amounts to the mask in the wrong direction on the transposed scores",
-         lambda: _attention(x, *W, swap=True)),
-        (f"the mask points the wrong way: position i attends to j >= i, the future; {_CAUSAL}",
-         lambda: _attention(x, *W, mask="future")),
+        (
+            "keys and queries are swapped in the scores (K Q^T instead of Q K^T): score[i, j] is "
+            "q_i . k_j, the query of position i against the key of position j; with the causal "
+            "mask, K Q^T amounts to the mask in the wrong direction on the transposed scores",
+            lambda: _attention(x, *W, swap=True),
+        ),
+        (
+            f"the mask points the wrong way: position i attends to j >= i, the future; {_CAUSAL}",
+            lambda: _attention(x, *W, mask="future"),
+        ),
     ]
 
 
 def _attention_error_hint(message):
-    if "cannot be multiplied" in message or "must match the size" in message \
-            or "batch2" in message or "size of tensor" in message:
-        return ("to transpose the keys of a batch (N, T, D) into (N, D, T), swap the last two "
-                "axes: K.transpose(1, 2) (or K.mT); .T reverses every axis")
+    if (
+        "cannot be multiplied" in message
+        or "must match the size" in message
+        or "batch2" in message
+        or "size of tensor" in message
+    ):
+        return (
+            "to transpose the keys of a batch (N, T, D) into (N, D, T), swap the last two "
+            "axes: K.transpose(1, 2) (or K.mT); .T reverses every axis"
+        )
     return None
 
 
 def _attention_inputs(seed, N, T, D):
     x, W_q, W_k, W_v = _tensors(seed, (N, T, D), (D, D), (D, D), (D, D))
-    noise, = _tensors(seed + 100, (N, T, D))
+    (noise,) = _tensors(seed + 100, (N, T, D))
     return dict(x=x, W_q=W_q, W_k=W_k, W_v=W_v), noise
 
 
@@ -608,18 +774,24 @@ def _first_position_seeing_the_future(report, fn, label, inputs, noise, y):
     T = x.shape[1]
     for t in range(T - 1):
         changed = x.clone()
-        changed[:, t + 1:] = noise[:, t + 1:]
+        changed[:, t + 1 :] = noise[:, t + 1 :]
         try:
             other = fn(changed, *(inputs[name].clone() for name in ("W_q", "W_k", "W_v")))
-            moved = not torch.allclose(other.detach()[:, :t + 1], y[:, :t + 1],
-                                       rtol=0, atol=_VALUE_TOLERANCE)
+            moved = not torch.allclose(
+                other.detach()[:, : t + 1], y[:, : t + 1], rtol=0, atol=_VALUE_TOLERANCE
+            )
         except Exception as error:
-            report.fail(f"causality could not be tested: {label} on x changed after position "
-                        f"{t} gave {type(error).__name__}: {error}")
+            report.fail(
+                f"causality could not be tested: {label} on x changed after position "
+                f"{t} gave {type(error).__name__}: {error}"
+            )
             return None
         if moved:
-            first = next(i for i in range(t + 1) if not torch.allclose(
-                other.detach()[:, i], y[:, i], rtol=0, atol=_VALUE_TOLERANCE))
+            first = next(
+                i
+                for i in range(t + 1)
+                if not torch.allclose(other.detach()[:, i], y[:, i], rtol=0, atol=_VALUE_TOLERANCE)
+            )
             return first, t
     return False
 
@@ -641,20 +813,28 @@ def check_causal_self_attention(fn):
         CheckFailed: if any test fails; its message lists the failures.
         TypeError: if ``fn`` is not callable.
     """
-    _require_function(fn, "fn")
-    report = _Report("check_causal_self_attention")
-    label = _label(fn, "causal_self_attention")
+    report = start_check("check_causal_self_attention", fn=fn)
+    label = function_label(fn, "causal_self_attention")
     for seed, N, T, D, title in _ATTENTION_CASES:
         report.start_case(title)
         inputs, noise = _attention_inputs(seed, N, T, D)
         given = {name: tensor.clone() for name, tensor in inputs.items()}
-        value = _call_safely_with_tensors(report, fn, label, given, inputs, error_hint=_attention_error_hint)
-        if value is _FAILED:
+        value = call_safely_with_tensors(
+            report, fn, label, given, inputs, error_hint=_attention_error_hint
+        )
+        if value is FAILED:
             continue
         problem, hint = _tensor_problem(
-            "y", value, (N, T, D), "N, T, D",
-            shape_hint=lambda shape: "that is the shape of the attention weights: return "
-            "weights @ V" if shape == (N, T, T) else None)
+            "y",
+            value,
+            (N, T, D),
+            "N, T, D",
+            shape_hint=lambda shape, N=N, T=T: (
+                "that is the shape of the attention weights: return weights @ V"
+                if shape == (N, T, T)
+                else None
+            ),
+        )
         if problem:
             report.fail(f"{label}: {problem}", hint=hint)
             continue
@@ -662,21 +842,30 @@ def check_causal_self_attention(fn):
         bad = _nonfinite(y)
         if bad:
             only_first = bool(torch.isfinite(y[:, 1:]).all())
-            report.fail(f"y holds {bad}" + (", all at position 0" if only_first else ""),
-                        hint=_STRICT if only_first else
-                        "a row of scores whose every key is masked with -inf has a NaN softmax, "
-                        "and exp of a large score overflows: mask with j <= i and use "
-                        "torch.softmax")
+            report.fail(
+                f"y holds {bad}" + (", all at position 0" if only_first else ""),
+                hint=_STRICT
+                if only_first
+                else "a row of scores whose every key is masked with -inf has a NaN softmax, "
+                "and exp of a large score overflows: mask with j <= i and use "
+                "torch.softmax",
+            )
             continue
         report.ok(f"y has shape (N, T, D) = {(N, T, D)} and dtype float64, and is finite")
         want = _attention(*inputs.values())
-        hint = None if _same(y, want, _VALUE_TOLERANCE) else _matching_hint(
-            y, _attention_variants(*inputs.values()))
+        hint = (
+            None
+            if _same(y, want, _VALUE_TOLERANCE)
+            else _matching_hint(y, _attention_variants(*inputs.values()))
+        )
         seen = _first_position_seeing_the_future(report, fn, label, inputs, noise, y)
         if seen:
             i, t = seen
-            report.fail(f"position {i} sees the future: y[:, {i}] changes when x changes after "
-                        f"position {t}", hint=hint or _CAUSAL)
+            report.fail(
+                f"position {i} sees the future: y[:, {i}] changes when x changes after "
+                f"position {t}",
+                hint=hint or _CAUSAL,
+            )
         elif seen is False:
             report.ok("y at each position t is unchanged when x changes after t (causal)")
         difference = (y - want).abs().amax(dim=(0, 2))
@@ -685,7 +874,9 @@ def check_causal_self_attention(fn):
             continue
         i = int((difference > _VALUE_TOLERANCE).nonzero()[0])
         agree = f"; positions 0..{i - 1} agree" if i > 0 else ""
-        report.fail(f"y differs from the reference from position i = {i} on (max abs difference "
-                    f"{float(difference[i]):.1e} there, expected < {_VALUE_TOLERANCE:.0e}{agree})",
-                    hint=hint)
+        report.fail(
+            f"y differs from the reference from position i = {i} on (max abs difference "
+            f"{float(difference[i]):.1e} there, expected < {_VALUE_TOLERANCE:.0e}{agree})",
+            hint=hint,
+        )
     return report.finish()

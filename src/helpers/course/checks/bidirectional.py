@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers.bidirectional import reverse_padded
-from helpers.exercises._feedback import _label, _report_exception, _Report, _require_function
+from helpers.course.feedback import function_label, report_exception, start_check
 
 __all__ = ["check_bidirectional_layer"]
 
@@ -69,41 +69,69 @@ def _variants(forward_rnn, backward_rnn, x, lengths):
 
     def pair(backward, forward=forward_out, first=None, last=None):
         outputs = torch.cat([forward, backward], dim=-1)
-        final = torch.cat([forward_last if last is None else last,
-                           backward[:, 0] if first is None else first], dim=-1)
+        final = torch.cat(
+            [forward_last if last is None else last, backward[:, 0] if first is None else first],
+            dim=-1,
+        )
         return outputs, final
 
     return [
-        ("the backward direction of a sequence shorter than T read the padding first: reverse "
-         "each sequence within its own length (x[n, L-1], ..., x[n, 0], then the padding), not "
-         "the whole padded tensor with torch.flip",
-         "backward", pair(torch.flip(flipped, [1]))),
-        ("the backward outputs are still in the order the backward layer read them: reverse "
-         "them back the same way, so that step t holds the state after reading x_L .. x_t",
-         "backward", pair(unreversed, first=unreversed[rows, lengths - 1])),
-        ("the backward layer read the sequence forwards: give it each sequence reversed "
-         "within its length", "backward", pair(unflipped_input)),
-        ("the two directions are in the wrong order: forward first, then backward",
-         "forward", (torch.cat([correct_backward, forward_out], dim=-1),
-                     torch.cat([correct_backward[:, 0], forward_last], dim=-1))),
-        ("the forward final state was taken after the padding (h_n of the padded batch, or "
-         "step T - 1): take each sequence's state after its own last real step, L_n - 1",
-         "final", pair(correct_backward, last=forward_h[0])),
-        ("the backward final state was taken at the last real step: the backward direction "
-         "ends at step 0, after reading the whole sequence from its end",
-         "final", pair(correct_backward, first=correct_backward[rows, lengths - 1])),
+        (
+            "the backward direction of a sequence shorter than T read the padding first: reverse "
+            "each sequence within its own length (x[n, L-1], ..., x[n, 0], then the padding), not "
+            "the whole padded tensor with torch.flip",
+            "backward",
+            pair(torch.flip(flipped, [1])),
+        ),
+        (
+            "the backward outputs are still in the order the backward layer read them: reverse "
+            "them back the same way, so that step t holds the state after reading x_L .. x_t",
+            "backward",
+            pair(unreversed, first=unreversed[rows, lengths - 1]),
+        ),
+        (
+            "the backward layer read the sequence forwards: give it each sequence reversed "
+            "within its length",
+            "backward",
+            pair(unflipped_input),
+        ),
+        (
+            "the two directions are in the wrong order: forward first, then backward",
+            "forward",
+            (
+                torch.cat([correct_backward, forward_out], dim=-1),
+                torch.cat([correct_backward[:, 0], forward_last], dim=-1),
+            ),
+        ),
+        (
+            "the forward final state was taken after the padding (h_n of the padded batch, or "
+            "step T - 1): take each sequence's state after its own last real step, L_n - 1",
+            "final",
+            pair(correct_backward, last=forward_h[0]),
+        ),
+        (
+            "the backward final state was taken at the last real step: the backward direction "
+            "ends at step 0, after reading the whole sequence from its end",
+            "final",
+            pair(correct_backward, first=correct_backward[rows, lengths - 1]),
+        ),
     ]
 
 
 def _tensor_problem(name, value, shape):
     if value is None:
-        return f"{name} is None, expected a tensor of shape {shape}", "is the return statement missing?"
+        return (
+            f"{name} is None, expected a tensor of shape {shape}",
+            "is the return statement missing?",
+        )
     if not isinstance(value, torch.Tensor):
         return f"{name} is a {type(value).__name__}, expected a tensor of shape {shape}", None
     if tuple(value.shape) != shape:
         return f"{name} has shape {tuple(value.shape)}, expected {shape}", (
             "concatenate the two directions along the last axis: torch.cat([f, b], dim=-1)"
-            if value.dim() >= 1 and value.shape[-1] * 2 == shape[-1] else None)
+            if value.dim() >= 1 and value.shape[-1] * 2 == shape[-1]
+            else None
+        )
     if value.dtype != torch.float64:
         return f"{name} has dtype {value.dtype}, expected float64 (the dtype of x)", None
     if not bool(torch.isfinite(value).all()):
@@ -131,9 +159,8 @@ def check_bidirectional_layer(fn):
     Raises:
         CheckFailed: if any test fails; its message lists the failures.
     """
-    _require_function(fn, "fn")
-    report = _Report("check_bidirectional_layer")
-    label = _label(fn, "bidirectional_layer")
+    report = start_check("check_bidirectional_layer", fn=fn)
+    label = function_label(fn, "bidirectional_layer")
     for seed, lengths_, D, H, title in _CASES:
         report.start_case(title)
         forward_rnn, backward_rnn, both = _layers(seed, D, H)
@@ -147,25 +174,33 @@ def check_bidirectional_layer(fn):
         try:
             value = fn(forward_rnn, backward_rnn, given, lengths.clone())
         except Exception as error:
-            _report_exception(report, label, error, lambda message: None)
+            report_exception(report, label, error, lambda message: None)
             continue
         if not torch.equal(given, x):
-            report.fail(f"{label} modified x in place", hint="build new tensors; do not write into x")
+            report.fail(
+                f"{label} modified x in place", hint="build new tensors; do not write into x"
+            )
         else:
             report.ok(f"{label} runs and leaves x unchanged")
         if not isinstance(value, (tuple, list)) or len(value) != 2:
-            report.fail(f"{label} returned {type(value).__name__}, expected a pair (outputs, final)",
-                        hint="return outputs, final")
+            report.fail(
+                f"{label} returned {type(value).__name__}, expected a pair (outputs, final)",
+                hint="return outputs, final",
+            )
             continue
         outputs, final = value
-        problems = [_tensor_problem("outputs", outputs, (N, T, 2 * H)),
-                    _tensor_problem("final", final, (N, 2 * H))]
+        problems = [
+            _tensor_problem("outputs", outputs, (N, T, 2 * H)),
+            _tensor_problem("final", final, (N, 2 * H)),
+        ]
         for problem, hint in problems:
             if problem:
                 report.fail(f"{label}: {problem}", hint=hint)
         if any(problem for problem, _ in problems):
             continue
-        report.ok(f"outputs has shape (N, T, 2H) = {(N, T, 2 * H)} and final (N, 2H) = {(N, 2 * H)}")
+        report.ok(
+            f"outputs has shape (N, T, 2H) = {(N, T, 2 * H)} and final (N, 2H) = {(N, 2 * H)}"
+        )
         with torch.no_grad():
             want_outputs, want_final = _reference(both, x, lengths)
             variants = _variants(forward_rnn, backward_rnn, x, lengths)
@@ -181,16 +216,24 @@ def check_bidirectional_layer(fn):
         for direction, columns in (("forward", slice(0, H)), ("backward", slice(H, 2 * H))):
             wrong = _rows_that_differ(outputs[..., columns], want_outputs[..., columns], lengths)
             if not wrong:
-                report.ok(f"the {direction} half of outputs agrees with torch.nn at every real step")
+                report.ok(
+                    f"the {direction} half of outputs agrees with torch.nn at every real step"
+                )
                 continue
             where = ", ".join(f"row {n} (length {lengths_[n]}) from step {t}" for n, t in wrong)
-            report.fail(f"the {direction} half of outputs (columns {columns.start}..{columns.stop - 1}) "
-                        f"differs from torch.nn's: {where}", hint=hint_for.get("outputs"))
-        wrong_rows = [n for n in range(N)
-                      if not torch.allclose(final[n], want_final[n], rtol=0, atol=1e-8)]
+            report.fail(
+                f"the {direction} half of outputs (columns {columns.start}..{columns.stop - 1}) "
+                f"differs from torch.nn's: {where}",
+                hint=hint_for.get("outputs"),
+            )
+        wrong_rows = [
+            n for n in range(N) if not torch.allclose(final[n], want_final[n], rtol=0, atol=1e-8)
+        ]
         if not wrong_rows:
-            report.ok("final holds, per sequence, the forward state after its last real step and "
-                      "the backward state after step 0")
+            report.ok(
+                "final holds, per sequence, the forward state after its last real step and "
+                "the backward state after step 0"
+            )
         else:
             rows = ", ".join(f"row {n} (length {lengths_[n]})" for n in wrong_rows)
             report.fail(f"final differs from torch.nn's h_n in {rows}", hint=hint_for.get("final"))

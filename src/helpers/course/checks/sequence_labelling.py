@@ -15,7 +15,7 @@ import math
 import numbers
 import random
 
-from helpers.exercises._feedback import _label, _report_exception, _Report, _require_function
+from helpers.course.feedback import function_label, report_exception, start_check
 from helpers.sequence_labelling import token_scores as _reference
 
 __all__ = ["check_token_scores"]
@@ -50,15 +50,25 @@ def _variants(predicted, true):
     negative = _reference(predicted, true, positive=0)
     precision, recall = want["precision"], want["recall"]
     return [
-        ("those are the scores of the label 0 (no break): precision, recall and F1 are about "
-         "the label 1", negative),
-        ("precision and recall are swapped: precision = TP / (TP + FP) counts among the predicted "
-         "breaks, recall = TP / (TP + FN) among the true ones",
-         {**want, "precision": recall, "recall": precision}),
-        ("those are means of per-word scores: count TP, FP and FN over all characters of all "
-         "words first, then divide once", _per_word(predicted, true)),
-        ("F1 is the harmonic mean 2PR / (P + R), not the arithmetic mean (P + R) / 2",
-         {**want, "f1": (precision + recall) / 2}),
+        (
+            "those are the scores of the label 0 (no break): precision, recall and F1 are about "
+            "the label 1",
+            negative,
+        ),
+        (
+            "precision and recall are swapped: precision = TP / (TP + FP) counts among the predicted "
+            "breaks, recall = TP / (TP + FN) among the true ones",
+            {**want, "precision": recall, "recall": precision},
+        ),
+        (
+            "those are means of per-word scores: count TP, FP and FN over all characters of all "
+            "words first, then divide once",
+            _per_word(predicted, true),
+        ),
+        (
+            "F1 is the harmonic mean 2PR / (P + R), not the arithmetic mean (P + R) / 2",
+            {**want, "f1": (precision + recall) / 2},
+        ),
     ]
 
 
@@ -83,29 +93,39 @@ def check_token_scores(fn):
     Raises:
         CheckFailed: if any test fails; its message lists the failures.
     """
-    _require_function(fn, "fn")
-    report = _Report("check_token_scores")
-    label = _label(fn, "token_scores")
+    report = start_check("check_token_scores", fn=fn)
+    label = function_label(fn, "token_scores")
     for title, predicted, true in _cases():
         report.start_case(title)
         given = ([row[:] for row in predicted], [row[:] for row in true])
         try:
             value = fn(*given)
         except Exception as error:
-            _report_exception(report, label, error, lambda message: (
-                "nothing is predicted positive here, so TP + FP = 0: define precision as 0 "
-                "then (and F1 as 0 when precision + recall = 0)"
-                if "division" in message or "divide" in message else None))
+            report_exception(
+                report,
+                label,
+                error,
+                lambda message: (
+                    "nothing is predicted positive here, so TP + FP = 0: define precision as 0 "
+                    "then (and F1 as 0 when precision + recall = 0)"
+                    if "division" in message or "divide" in message
+                    else None
+                ),
+            )
             continue
         if given != (predicted, true):
-            report.fail(f"{label} modified its inputs in place",
-                        hint="read the label lists; do not change them")
+            report.fail(
+                f"{label} modified its inputs in place",
+                hint="read the label lists; do not change them",
+            )
             continue
         report.ok(f"{label} runs and leaves its inputs unchanged")
         if not isinstance(value, dict):
-            report.fail(f"{label} returned {type(value).__name__}, expected a dict with the keys "
-                        f"{', '.join(_KEYS)}", hint="is the return statement missing?"
-                        if value is None else None)
+            report.fail(
+                f"{label} returned {type(value).__name__}, expected a dict with the keys "
+                f"{', '.join(_KEYS)}",
+                hint="is the return statement missing?" if value is None else None,
+            )
             continue
         missing = [key for key in _KEYS if key not in value]
         if missing:
@@ -114,20 +134,33 @@ def check_token_scores(fn):
         got = {key: _number(value[key]) for key in _KEYS}
         bad = [key for key, number in got.items() if number is None or not math.isfinite(number)]
         if bad:
-            report.fail(f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a finite number: "
-                        + ", ".join(f"{key} = {value[key]!r}" for key in bad),
-                        hint="0/0 gives NaN: when a denominator is 0, the score is 0")
+            report.fail(
+                f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a finite number: "
+                + ", ".join(f"{key} = {value[key]!r}" for key in bad),
+                hint="0/0 gives NaN: when a denominator is 0, the score is 0",
+            )
             continue
         report.ok(f"{label} returns a dict of four numbers")
         want = _reference(predicted, true)
         wrong = [key for key in _KEYS if abs(got[key] - want[key]) > 1e-9]
         if not wrong:
-            report.ok("accuracy " + ", ".join(f"{key} {want[key]:.4f}" for key in _KEYS[1:])
-                      + " match the reference")
+            report.ok(
+                "accuracy "
+                + ", ".join(f"{key} {want[key]:.4f}" for key in _KEYS[1:])
+                + " match the reference"
+            )
             continue
-        hint = next((variant_hint for variant_hint, scores in _variants(predicted, true)
-                     if any(abs(got[key] - scores[key]) < 1e-9 for key in wrong)
-                     and all(abs(got[key] - scores[key]) < 1e-9 for key in wrong)), None)
-        report.fail("; ".join(f"{key} is {got[key]:.4f}, expected {want[key]:.4f}" for key in wrong),
-                    hint=hint)
+        hint = next(
+            (
+                variant_hint
+                for variant_hint, scores in _variants(predicted, true)
+                if any(abs(got[key] - scores[key]) < 1e-9 for key in wrong)
+                and all(abs(got[key] - scores[key]) < 1e-9 for key in wrong)
+            ),
+            None,
+        )
+        report.fail(
+            "; ".join(f"{key} is {got[key]:.4f}, expected {want[key]:.4f}" for key in wrong),
+            hint=hint,
+        )
     return report.finish()
