@@ -45,22 +45,25 @@ def test_outputs_and_final_states_combine_the_two_directions_of_torch_nn(mode, u
         alone, state = model.rnn(x[n : n + 1, :length])
         h_n = state[0] if isinstance(state, tuple) else state
         forward, backward = alone[0, :, :4], alone[0, :, 4:]
-        torch.testing.assert_close(outputs[n, :length], combine_directions(forward, backward, mode),
-                                   atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            outputs[n, :length], combine_directions(forward, backward, mode), atol=1e-6, rtol=0
+        )
         assert not outputs[n, length:].any()
         # the forward direction ends at the last real step, the backward one at step 0
         torch.testing.assert_close(h_n[-2, 0], forward[-1], atol=1e-12, rtol=0)
         torch.testing.assert_close(h_n[-1, 0], backward[0], atol=1e-12, rtol=0)
-        torch.testing.assert_close(final[n], combine_directions(forward[-1], backward[0], mode),
-                                   atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            final[n], combine_directions(forward[-1], backward[0], mode), atol=1e-6, rtol=0
+        )
 
 
 @pytest.mark.parametrize("unit", ["RNN", "LSTM", "GRU"])
 def test_from_scratch_equals_torch_nn_with_lengths(unit):
     torch.manual_seed(0)
     ref = BidirectionalRNN(unit, 3, 4, combine="sum", num_layers=2, dtype=DTYPE)
-    ours = BidirectionalRNN(unit, 3, 4, combine="sum", num_layers=2, dtype=DTYPE,
-                            implementation="scratch")
+    ours = BidirectionalRNN(
+        unit, 3, 4, combine="sum", num_layers=2, dtype=DTYPE, implementation="scratch"
+    )
     ours.load_state_dict(ref.state_dict())
     x = inputs().requires_grad_()
     (out_ref, final_ref), (out_ours, final_ours) = ref(x, LENGTHS), ours(x, LENGTHS)
@@ -87,14 +90,26 @@ def test_without_lengths_the_backward_direction_starts_on_the_padding():
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda m: combine_directions(torch.zeros(2), torch.zeros(3), "sum"), ValueError, "same shape"),
+        (
+            lambda m: combine_directions(torch.zeros(2), torch.zeros(3), "sum"),
+            ValueError,
+            "same shape",
+        ),
         (lambda m: combine_directions(torch.zeros(2), torch.zeros(2), "max"), ValueError, "mode"),
         (lambda m: combine_directions([0.0], torch.zeros(1), "sum"), TypeError, "forward"),
         (lambda m: BidirectionalRNN("GRU", 3, 4, combine="first"), ValueError, "combine"),
         (lambda m: m(torch.zeros(2, 3)), ValueError, r"\(N, T, D\)"),
         (lambda m: m(torch.zeros(2, 3, 3, dtype=DTYPE), torch.tensor([1])), ValueError, "lengths"),
-        (lambda m: m(torch.zeros(2, 3, 3, dtype=DTYPE), torch.tensor([1, 4])), ValueError, "between 1"),
-        (lambda m: m(torch.zeros(2, 3, 3, dtype=DTYPE), torch.tensor([0, 2])), ValueError, "between 1"),
+        (
+            lambda m: m(torch.zeros(2, 3, 3, dtype=DTYPE), torch.tensor([1, 4])),
+            ValueError,
+            "between 1",
+        ),
+        (
+            lambda m: m(torch.zeros(2, 3, 3, dtype=DTYPE), torch.tensor([0, 2])),
+            ValueError,
+            "between 1",
+        ),
     ],
 )
 def test_bad_input_is_rejected_clearly(call, error, words):
@@ -128,7 +143,9 @@ def test_reverse_padded_is_torch_flip_when_nothing_is_padded_and_keeps_gradients
     reversed_x = reverse_padded(x, torch.tensor([5, 5, 5]))
     assert torch.equal(reversed_x, x.flip(1))
     (reversed_x * torch.arange(5.0, dtype=DTYPE)[None, :, None]).sum().backward()
-    assert torch.equal(x.grad, torch.arange(5.0, dtype=DTYPE).flip(0)[None, :, None].expand(3, 5, 4))
+    assert torch.equal(
+        x.grad, torch.arange(5.0, dtype=DTYPE).flip(0)[None, :, None].expand(3, 5, 4)
+    )
 
 
 @pytest.mark.parametrize("unit", ["RNN", "LSTM", "GRU"])
@@ -151,11 +168,27 @@ def test_two_unidirectional_layers_and_reverse_padded_make_torch_nns_bidirection
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: reverse_padded(torch.zeros(3), torch.tensor([1, 1, 1])), ValueError, r"\(N, T, \.\.\.\)"),
-        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1])), ValueError, r"shape \(N,\) = \(2,\)"),
-        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1.0, 2.0])), ValueError, "integer"),
+        (
+            lambda: reverse_padded(torch.zeros(3), torch.tensor([1, 1, 1])),
+            ValueError,
+            r"\(N, T, \.\.\.\)",
+        ),
+        (
+            lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1])),
+            ValueError,
+            r"shape \(N,\) = \(2,\)",
+        ),
+        (
+            lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([1.0, 2.0])),
+            ValueError,
+            "integer",
+        ),
         (lambda: reverse_padded(torch.zeros(2, 3), [1, 2]), ValueError, "integer tensor"),
-        (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([0, 2])), ValueError, "between 1 and T = 3"),
+        (
+            lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([0, 2])),
+            ValueError,
+            "between 1 and T = 3",
+        ),
         (lambda: reverse_padded(torch.zeros(2, 3), torch.tensor([2, 4])), ValueError, "got 2 to 4"),
     ],
 )

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from helpers.bidirectional import COMBINE_MODES
-from helpers.experiments import count_parameters, text_model_parts
+from helpers.layers import count_parameters
 from helpers.sequence_classification import FinalStateClassifier
 from helpers.sequence_labelling import Tagger
 from helpers.text import PaddedBatch, pad_sequences
+from helpers.text_models import text_model_parts
 
 DTYPE = torch.float64
 SEQUENCES = [[3, 4, 5], [6, 7, 8, 9, 10, 4], [5], [7, 3, 9, 4]]
@@ -26,24 +27,47 @@ def alone(index):
 @pytest.mark.parametrize("combine", COMBINE_MODES)
 @pytest.mark.parametrize("implementation", ["torch", "scratch"])
 @pytest.mark.parametrize("unit", ["RNN", "LSTM", "GRU"])
-def test_a_bidirectional_tagger_labels_each_padded_sequence_as_it_labels_it_alone(unit, implementation,
-                                                                                combine):
+def test_a_bidirectional_tagger_labels_each_padded_sequence_as_it_labels_it_alone(
+    unit, implementation, combine
+):
     torch.manual_seed(0)
-    model = Tagger(11, 3, unit=unit, embedding_dim=5, hidden_size=4, bidirectional=True,
-                   combine=combine, num_layers=2, implementation=implementation, dtype=DTYPE)
+    model = Tagger(
+        11,
+        3,
+        unit=unit,
+        embedding_dim=5,
+        hidden_size=4,
+        bidirectional=True,
+        combine=combine,
+        num_layers=2,
+        implementation=implementation,
+        dtype=DTYPE,
+    )
     batch = padded_batch()
     logits = model(batch)
     assert logits.shape == (4, 6, 3)
     for n, sequence in enumerate(SEQUENCES):
-        torch.testing.assert_close(logits[n, : len(sequence)], model(alone(n))[0], atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            logits[n, : len(sequence)], model(alone(n))[0], atol=1e-6, rtol=0
+        )
 
 
 @pytest.mark.parametrize("combine", COMBINE_MODES)
 @pytest.mark.parametrize("unit", ["RNN", "LSTM", "GRU"])
-def test_a_bidirectional_classifier_scores_each_padded_sequence_as_it_scores_it_alone(unit, combine):
+def test_a_bidirectional_classifier_scores_each_padded_sequence_as_it_scores_it_alone(
+    unit, combine
+):
     torch.manual_seed(0)
-    model = FinalStateClassifier(11, 2, unit=unit, embedding_dim=5, hidden_size=4,
-                                 bidirectional=True, combine=combine, dtype=DTYPE)
+    model = FinalStateClassifier(
+        11,
+        2,
+        unit=unit,
+        embedding_dim=5,
+        hidden_size=4,
+        bidirectional=True,
+        combine=combine,
+        dtype=DTYPE,
+    )
     logits = model(padded_batch())
     for n in range(len(SEQUENCES)):
         torch.testing.assert_close(logits[n], model(alone(n))[0], atol=1e-6, rtol=0)
@@ -59,16 +83,19 @@ def test_bidirectional_models_from_scratch_equal_torch_nn_with_the_same_weights(
     batch = padded_batch()
     reference_logits, our_logits = reference(batch), ours(batch)
     torch.testing.assert_close(our_logits, reference_logits, atol=1e-12, rtol=0)
-    grads = [torch.autograd.grad(logits.square().sum(), list(model.parameters()))
-             for model, logits in ((reference, reference_logits), (ours, our_logits))]
+    grads = [
+        torch.autograd.grad(logits.square().sum(), list(model.parameters()))
+        for model, logits in ((reference, reference_logits), (ours, our_logits))
+    ]
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
 def test_the_classifier_reads_the_forward_state_at_the_end_and_the_backward_one_at_the_start():
     torch.manual_seed(0)
-    model = FinalStateClassifier(11, 2, embedding_dim=5, hidden_size=4, bidirectional=True,
-                                 dtype=DTYPE)
+    model = FinalStateClassifier(
+        11, 2, embedding_dim=5, hidden_size=4, bidirectional=True, dtype=DTYPE
+    )
     batch = padded_batch()
     outputs, _ = model.rnn(model.embedding(batch.tokens), batch.lengths)
     rows = torch.arange(len(SEQUENCES))
@@ -78,8 +105,9 @@ def test_the_classifier_reads_the_forward_state_at_the_end_and_the_backward_one_
 
 @pytest.mark.parametrize("combine, features", [("concat", 8), ("sum", 4), ("mul", 4), ("avg", 4)])
 def test_the_read_out_takes_what_the_combined_directions_give(combine, features):
-    _, rnn, read_out = text_model_parts(11, 3, unit="GRU", embedding_dim=5, hidden_size=4,
-                                        bidirectional=True, combine=combine)
+    _, rnn, read_out = text_model_parts(
+        11, 3, unit="GRU", embedding_dim=5, hidden_size=4, bidirectional=True, combine=combine
+    )
     assert rnn.output_size == features and read_out.in_features == features
     _, rnn, read_out = text_model_parts(11, 3, unit="GRU", embedding_dim=5, hidden_size=4)
     assert read_out.in_features == 4
@@ -112,8 +140,17 @@ def test_bad_bidirectional_arguments_are_rejected_clearly(build, error, words):
 @pytest.mark.parametrize("implementation", ["torch", "scratch"])
 def test_a_bidirectional_tagger_on_the_gpu_gives_the_cpu_logits(implementation):
     torch.manual_seed(0)
-    model = Tagger(11, 3, unit="LSTM", embedding_dim=5, hidden_size=4, bidirectional=True,
-                   num_layers=2, implementation=implementation, dtype=DTYPE)
+    model = Tagger(
+        11,
+        3,
+        unit="LSTM",
+        embedding_dim=5,
+        hidden_size=4,
+        bidirectional=True,
+        num_layers=2,
+        implementation=implementation,
+        dtype=DTYPE,
+    )
     batch = padded_batch()
     on_cpu = model(batch)
     on_gpu = model.cuda()(batch.to("cuda"))

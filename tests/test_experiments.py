@@ -5,16 +5,15 @@ import math
 import pytest
 import torch
 
-from helpers import modules
+from helpers import experiments, layers, modules, text_models
 from helpers.experiments import (
     LastStateRegressor,
     TokenTagger,
-    count_parameters,
-    recurrent_layer,
     run_adding,
     run_copy,
     train_adding,
 )
+from helpers.layers import count_parameters, recurrent_layer
 from helpers.modules import set_forget_bias
 from helpers.training import EarlyStopping
 
@@ -24,8 +23,11 @@ def forget_gate_at_rest(lstm):
     H = lstm.hidden_size
     named = dict(lstm.named_parameters())
     return {
-        name.replace("bias_ih", ""): torch.sigmoid(bias[H:2 * H] + named[name.replace("ih", "hh")][H:2 * H])
-        for name, bias in named.items() if name.startswith("bias_ih")
+        name.replace("bias_ih", ""): torch.sigmoid(
+            bias[H : 2 * H] + named[name.replace("ih", "hh")][H : 2 * H]
+        )
+        for name, bias in named.items()
+        if name.startswith("bias_ih")
     }
 
 
@@ -52,9 +54,13 @@ def test_set_forget_bias_makes_the_cell_keep_sigmoid_of_the_bias_at_rest():
     # With zero input and zero hidden state, dc_t / dc_{t-1} is the forget gate sigma(bias).
     cell = set_forget_bias(modules.LSTMCell(2, 4, dtype=torch.float64), 1.0)
     c_prev = torch.zeros(1, 4, dtype=torch.float64, requires_grad=True)
-    _, c = cell(torch.zeros(1, 2, dtype=torch.float64), (torch.zeros(1, 4, dtype=torch.float64), c_prev))
+    _, c = cell(
+        torch.zeros(1, 2, dtype=torch.float64), (torch.zeros(1, 4, dtype=torch.float64), c_prev)
+    )
     c.sum().backward()
-    torch.testing.assert_close(c_prev.grad, torch.full((1, 4), 1 / (1 + math.exp(-1.0)), dtype=torch.float64))
+    torch.testing.assert_close(
+        c_prev.grad, torch.full((1, 4), 1 / (1 + math.exp(-1.0)), dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,10 +100,16 @@ def test_count_parameters_gives_the_gate_multiple_of_h_times_d_plus_h_plus_2(uni
     "kwargs, error, match",
     [
         (dict(unit="LSTMX", input_size=2, hidden_size=3), ValueError, "unit must be one of"),
-        (dict(unit="GRU", input_size=2, hidden_size=3, forget_bias=1.0), ValueError,
-         "forget_bias applies to an LSTM only"),
-        (dict(unit="RNN", input_size=2, hidden_size=3, implementation="cudnn"), ValueError,
-         "implementation must be one of"),
+        (
+            dict(unit="GRU", input_size=2, hidden_size=3, forget_bias=1.0),
+            ValueError,
+            "forget_bias applies to an LSTM only",
+        ),
+        (
+            dict(unit="RNN", input_size=2, hidden_size=3, implementation="cudnn"),
+            ValueError,
+            "implementation must be one of",
+        ),
     ],
 )
 def test_recurrent_layer_rejects_bad_arguments(kwargs, error, match):
@@ -127,8 +139,9 @@ def test_run_adding_learns_a_short_problem_and_is_reproducible():
 
 def test_run_adding_from_scratch_follows_torch_nn_from_the_same_seed():
     theirs = run_adding("GRU", 8, seed=1, train_size=200, epochs=2, hidden_size=8)
-    ours = run_adding("GRU", 8, seed=1, train_size=200, epochs=2, hidden_size=8,
-                      implementation="scratch")
+    ours = run_adding(
+        "GRU", 8, seed=1, train_size=200, epochs=2, hidden_size=8, implementation="scratch"
+    )
     assert ours["val_mse"] == pytest.approx(theirs["val_mse"], rel=1e-4)
 
 
@@ -144,7 +157,26 @@ def test_run_copy_scores_the_copied_symbols_against_the_memoryless_baseline():
     "kwargs, error, match",
     [
         (dict(unit="RNN", length=1, seed=0), ValueError, "length must be an int >= 2"),
-        (dict(unit="RNN", length=10, seed=-1), TypeError, "seed must be an int >= 0"),
+        (
+            dict(unit="RNN", length=10, seed=-1),
+            ValueError,
+            r"seed must be an int in \[0, 2\*\*32\), got int -1",
+        ),
+        (
+            dict(unit="RNN", length=10, seed=2**32),
+            ValueError,
+            r"seed must be an int in \[0, 2\*\*32\)",
+        ),
+        (
+            dict(unit="RNN", length=10, seed=1.5),
+            TypeError,
+            r"seed must be an int in \[0, 2\*\*32\), got float 1.5",
+        ),
+        (
+            dict(unit="RNN", length=10, seed=True),
+            TypeError,
+            r"seed must be an int in \[0, 2\*\*32\), got bool True",
+        ),
         (dict(unit="RNN", length=10, seed=0, lr=0), ValueError, "lr must be a finite number > 0"),
         (dict(unit="Transformer", length=10, seed=0), ValueError, "unit must be one of"),
     ],
@@ -152,6 +184,13 @@ def test_run_copy_scores_the_copied_symbols_against_the_memoryless_baseline():
 def test_run_adding_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         run_adding(**kwargs)
+
+
+def test_the_layer_factory_lives_in_helpers_layers_and_old_imports_still_work():
+    for name in ("UNITS", "IMPLEMENTATIONS", "recurrent_layer", "count_parameters"):
+        assert getattr(experiments, name) is getattr(layers, name)
+        assert name in experiments.__all__
+    assert experiments.text_model_parts is text_models.text_model_parts
 
 
 def test_train_adding_trains_a_model_of_your_own_like_run_adding_trains_its_own():
@@ -170,10 +209,17 @@ def test_train_adding_rejects_what_is_not_a_module():
 
 def test_early_stopping_keeps_the_best_epoch_and_records_both_curves():
     fixed = run_adding("GRU", 8, seed=4, train_size=200, epochs=4, hidden_size=8)
-    stopped = run_adding("GRU", 8, seed=4, train_size=200, epochs=4, hidden_size=8,
-                         early_stopping=EarlyStopping(patience=1))
+    stopped = run_adding(
+        "GRU",
+        8,
+        seed=4,
+        train_size=200,
+        epochs=4,
+        hidden_size=8,
+        early_stopping=EarlyStopping(patience=1),
+    )
     # the same first epochs; training ends after the first epoch without improvement
-    assert stopped["val_mse"] == fixed["val_mse"][:len(stopped["val_mse"])]
+    assert stopped["val_mse"] == fixed["val_mse"][: len(stopped["val_mse"])]
     assert len(stopped["train_mse"]) == len(stopped["val_mse"])
     best = 1 + min(range(len(stopped["val_mse"])), key=stopped["val_mse"].__getitem__)
     assert stopped["best_epoch"] == best
@@ -182,7 +228,15 @@ def test_early_stopping_keeps_the_best_epoch_and_records_both_curves():
 
 
 def test_run_copy_with_early_stopping_scores_the_best_epoch():
-    result = run_copy("LSTM", 3, seed=0, copy_length=2, train_size=300, epochs=3, hidden_size=8,
-                      early_stopping=EarlyStopping(patience=3))
+    result = run_copy(
+        "LSTM",
+        3,
+        seed=0,
+        copy_length=2,
+        train_size=300,
+        epochs=3,
+        hidden_size=8,
+        early_stopping=EarlyStopping(patience=3),
+    )
     assert len(result["train_loss"]) == 3 and result["best_epoch"] in (1, 2, 3)
     assert result["stopped_early"] is False

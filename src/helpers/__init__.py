@@ -1,6 +1,15 @@
 """Tested reference implementations behind the executable RNN textbook.
 
-One module per concept, each readable next to the chapter that introduces it:
+One module per concept, each readable next to the chapter that introduces it.
+The modules are built in layers (foundations, numerics and data, reference
+modules, models and training, experiments, chapter tooling, course tools), each
+importing only from its own layer and those below, with no import circle:
+``ARCHITECTURE.md`` at the repository's root lists the layers, one line per
+module, and ``tests/test_architecture.py`` checks every import against it.
+This package namespace is the top: it may import any module, and no module
+imports it.
+
+The modules:
 
 - :mod:`helpers.device`: :func:`get_device`, where tensors should live, and
   :func:`float64_device`, where float64 checks can run (not on Apple's MPS).
@@ -18,6 +27,10 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.modules`: PyTorch modules written from scratch with the
   ``torch.nn`` contract (``RNNCell``, ``RNN``, ``LSTMCell``, ``LSTM``,
   ``GRUCell``, ``GRU``).
+- :mod:`helpers.layers`: :func:`~helpers.layers.recurrent_layer`, one
+  batch-first RNN, LSTM or GRU layer from ``torch.nn`` or :mod:`helpers.modules`;
+  :mod:`helpers.text_models`: the embedding, recurrent layer and read-out that
+  every text model shares.
 - :mod:`helpers.tasks`: seeded synthetic tasks (adding problem, copy task),
   splits and loaders.
 - :mod:`helpers.sequence_toys`: the two small tasks of the foundation
@@ -64,14 +77,15 @@ One module per concept, each readable next to the chapter that introduces it:
 - :mod:`helpers.explorers`: interactive explorers (ipywidgets) with a static
   default view, such as the gradient flow of an RNN against an LSTM (not
   imported here).
-- :mod:`helpers.exercises`: automatic checks for the exercises.
-- :mod:`helpers.assignments`: student versions of the chapters, solutions
-  removed (``python -m helpers.assignments``; not imported here, it needs
-  ``jupytext``).
-- :mod:`helpers.exercise_catalog`: a chapter's exercises read from its
-  source: label, kind (derivation, implementation, experiment) and check.
-- :mod:`helpers.grading`: a folder of submitted notebooks graded offline into
-  a CSV and feedback files (``python -m helpers.grading``; not imported here).
+- :mod:`helpers.course`: the instructors' tools, a product of its own:
+  :mod:`helpers.course.checks` (the exercises' automatic checks, also reachable
+  as ``helpers.exercises``, which the chapters use), :mod:`helpers.course.feedback`
+  (what every check builds its report from), :mod:`helpers.course.assignments`
+  (student versions, ``python -m helpers.course.assignments``),
+  :mod:`helpers.course.exercise_catalog` and :mod:`helpers.course.grading`
+  (``python -m helpers.course.grading``). The old paths ``helpers.assignments``,
+  ``helpers.grading`` and ``helpers.exercise_catalog`` are aliases for one
+  release; only the checks are imported here.
 - :mod:`helpers.validation`: the argument checks every public function uses.
 """
 
@@ -85,6 +99,7 @@ from helpers import (
     experiments,
     gradcheck,
     language_model,
+    layers,
     modules,
     number_words,
     numpy_gru,
@@ -96,6 +111,7 @@ from helpers import (
     sequence_labelling,
     tasks,
     text,
+    text_models,
     training,
     validation,
 )
@@ -119,7 +135,9 @@ __all__ = [
     "experiments",
     "gradcheck",
     "language_model",
+    "layers",
     "modules",
+    "number_words",
     "numpy_gru",
     "numpy_lstm",
     "numpy_rnn",
@@ -129,6 +147,7 @@ __all__ = [
     "sequence_labelling",
     "tasks",
     "text",
+    "text_models",
     "training",
     "validation",
 ]

@@ -10,18 +10,19 @@ direction ``x_T .. x_t``; together they have seen the whole sequence
   ``"avg"``: ``(h_fwd + h_bwd) / 2``; all of size H.
 
 :class:`BidirectionalRNN` wraps a ``torch.nn`` or :mod:`helpers.modules` layer
-with ``bidirectional=True`` and handles variable lengths by packing, so the
-backward direction of every sequence starts at its own last real step, never
-at the padding. In a stack, the layers below the top pass both directions
-side by side (concatenated) to the next layer, as ``torch.nn`` does; the
-combination applies to what the stack outputs.
+(built by :func:`helpers.layers.recurrent_layer`) with ``bidirectional=True``
+and handles variable lengths by packing, so the backward direction of every
+sequence starts at its own last real step, never at the padding. In a stack,
+the layers below the top pass both directions side by side (concatenated) to
+the next layer, as ``torch.nn`` does; the combination applies to what the
+stack outputs.
 """
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from helpers.experiments import recurrent_layer
+from helpers.layers import recurrent_layer
 from helpers.validation import _describe, check_choice, check_lengths
 
 __all__ = ["COMBINE_MODES", "combine_directions", "reverse_padded", "BidirectionalRNN"]
@@ -73,8 +74,9 @@ def reverse_padded(x, lengths):
     steps = torch.arange(T, device=x.device)
     lengths = lengths.to(x.device)
     # step t of row n reads step L_n - 1 - t while t < L_n, and stays where it is after
-    source = torch.where(steps[None, :] < lengths[:, None], lengths[:, None] - 1 - steps[None, :],
-                         steps[None, :])
+    source = torch.where(
+        steps[None, :] < lengths[:, None], lengths[:, None] - 1 - steps[None, :], steps[None, :]
+    )
     index = source.reshape(N, T, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(1, index)
 
@@ -94,12 +96,28 @@ class BidirectionalRNN(nn.Module):
         output_size: 2H for ``"concat"``, H otherwise.
     """
 
-    def __init__(self, unit, input_size, hidden_size, *, combine="concat", num_layers=1,
-                 implementation="torch", **layer_kwargs):
+    def __init__(
+        self,
+        unit,
+        input_size,
+        hidden_size,
+        *,
+        combine="concat",
+        num_layers=1,
+        implementation="torch",
+        **layer_kwargs,
+    ):
         super().__init__()
         self.combine = check_choice("combine", combine, COMBINE_MODES)
-        self.rnn = recurrent_layer(unit, input_size, hidden_size, implementation=implementation,
-                                   num_layers=num_layers, bidirectional=True, **layer_kwargs)
+        self.rnn = recurrent_layer(
+            unit,
+            input_size,
+            hidden_size,
+            implementation=implementation,
+            num_layers=num_layers,
+            bidirectional=True,
+            **layer_kwargs,
+        )
         self.hidden_size = hidden_size
         self.output_size = 2 * hidden_size if combine == "concat" else hidden_size
 

@@ -5,10 +5,10 @@ The chapters on the LSTM, the GRU and the comparison of units, and
 unit, a task and a seed, how well does it learn? This module answers it once,
 so every number the book quotes comes from the same code:
 
-- :func:`recurrent_layer` builds an Elman RNN, LSTM or GRU layer, from
-  ``torch.nn`` or from :mod:`helpers.modules` (the two compute the same
-  function, which the tests check), optionally with the LSTM's forget-gate bias
-  set (:func:`set_forget_bias`);
+- every model here builds its recurrent layer with
+  :func:`helpers.layers.recurrent_layer` (an Elman RNN, LSTM or GRU layer, from
+  ``torch.nn`` or from :mod:`helpers.modules`, which compute the same
+  function, optionally with the LSTM's forget-gate bias set);
 - :class:`LastStateRegressor` reads a sequence and predicts a number from the
   last hidden state (the adding problem); :class:`TokenTagger` predicts a token
   at every step (the copy task);
@@ -19,6 +19,11 @@ so every number the book quotes comes from the same code:
   :func:`train_adding` does the same for a model of your own, such as a
   variant of a unit. :mod:`helpers.unit_comparison` builds the comparison of
   units on them.
+
+``UNITS``, ``IMPLEMENTATIONS``, ``recurrent_layer`` and ``count_parameters``
+(from :mod:`helpers.layers`) and ``text_model_parts`` (from
+:mod:`helpers.text_models`) are re-exported here, so older code that imports
+them from this module keeps working; new code imports them from their homes.
 """
 
 import time
@@ -27,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from helpers import modules
+from helpers.layers import IMPLEMENTATIONS, UNITS, count_parameters, recurrent_layer
 from helpers.tasks import (
     adding_problem,
     copy_task,
@@ -36,12 +41,14 @@ from helpers.tasks import (
     make_loader,
     task_splits,
 )
+from helpers.text_models import text_model_parts
 from helpers.training import evaluate, train
 from helpers.validation import (
     _describe,
     check_choice,
     check_positive_int,
     check_positive_number,
+    check_seed,
 )
 
 __all__ = [
@@ -58,79 +65,6 @@ __all__ = [
     "load_unit_comparison",
 ]
 
-#: The recurrent units the book compares, by their ``torch.nn`` class names.
-UNITS = ("RNN", "LSTM", "GRU")
-
-#: Where a layer comes from: PyTorch's kernels, or the book's modules written from scratch.
-IMPLEMENTATIONS = ("torch", "scratch")
-
-
-def recurrent_layer(unit, input_size, hidden_size, *, implementation="torch", forget_bias=None,
-                    **kwargs):
-    """A batch-first recurrent layer: ``unit`` is ``'RNN'``, ``'LSTM'`` or ``'GRU'``.
-
-    Args:
-        unit: one of :data:`UNITS`.
-        input_size, hidden_size: the sizes D and H.
-        implementation: ``'torch'`` for ``torch.nn``'s class, ``'scratch'`` for
-            the :mod:`helpers.modules` class of the same name.
-        forget_bias: for an LSTM, the initial forget-gate bias
-            (:func:`helpers.modules.set_forget_bias`); ``None`` keeps PyTorch's initialization.
-        **kwargs: passed on to the class (``num_layers``, ``device``, ``dtype``, ...).
-
-    Returns:
-        the module, with ``batch_first=True``: it reads ``(N, T, D)``.
-    """
-    check_choice("unit", unit, UNITS)
-    check_choice("implementation", implementation, IMPLEMENTATIONS)
-    if forget_bias is not None and unit != "LSTM":
-        raise ValueError(f"forget_bias applies to an LSTM only, got unit={unit!r}")
-    source = nn if implementation == "torch" else modules
-    layer = getattr(source, unit)(input_size, hidden_size, batch_first=True, **kwargs)
-    if forget_bias is not None:
-        modules.set_forget_bias(layer, forget_bias)
-    return layer
-
-
-def text_model_parts(vocab_size, num_outputs, *, unit, embedding_dim, hidden_size,
-                     implementation="torch", bidirectional=False, combine="concat",
-                     **layer_kwargs):
-    """The three parts of the book's text models: embedding, recurrent layer, read-out.
-
-    Returns ``(embedding, rnn, read_out)``: ``nn.Embedding(vocab_size,
-    embedding_dim)``, :func:`recurrent_layer` (batch first) and
-    ``nn.Linear(hidden_size, num_outputs)``, created in that order (so the
-    same seed gives the same initial weights), with the ``device`` and
-    ``dtype`` of ``layer_kwargs`` for all three. With ``bidirectional=True``
-    the layer is a :class:`helpers.bidirectional.BidirectionalRNN` whose two
-    directions are combined by ``combine``, and the read-out takes its
-    ``output_size`` (2H for ``"concat"``, H otherwise).
-    """
-    check_positive_int("vocab_size", vocab_size)
-    check_positive_int("num_outputs", num_outputs, minimum=2)
-    check_choice("bidirectional", bidirectional, (False, True))
-    factory = {k: layer_kwargs[k] for k in ("device", "dtype") if k in layer_kwargs}
-    embedding = nn.Embedding(vocab_size, check_positive_int("embedding_dim", embedding_dim),
-                             **factory)
-    if bidirectional:
-        # imported here: helpers.bidirectional builds its layers with recurrent_layer above
-        from helpers.bidirectional import BidirectionalRNN
-
-        rnn = BidirectionalRNN(unit, embedding_dim, hidden_size, combine=combine,
-                               implementation=implementation, **layer_kwargs)
-        features = rnn.output_size
-    else:
-        rnn = recurrent_layer(unit, embedding_dim, hidden_size, implementation=implementation,
-                              **layer_kwargs)
-        features = hidden_size
-    read_out = nn.Linear(features, num_outputs, **factory)
-    return embedding, rnn, read_out
-
-
-def count_parameters(module):
-    """The number of trainable numbers in ``module``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
 
 class LastStateRegressor(nn.Module):
     """Reads ``(N, T, D)`` and predicts ``(N, 1)`` from the last hidden state (the adding problem)."""
@@ -138,8 +72,9 @@ class LastStateRegressor(nn.Module):
     def __init__(self, unit, input_size=2, hidden_size=32, **layer_kwargs):
         super().__init__()
         self.rnn = recurrent_layer(unit, input_size, hidden_size, **layer_kwargs)
-        self.read_out = nn.Linear(hidden_size, 1, device=layer_kwargs.get("device"),
-                                  dtype=layer_kwargs.get("dtype"))
+        self.read_out = nn.Linear(
+            hidden_size, 1, device=layer_kwargs.get("device"), dtype=layer_kwargs.get("dtype")
+        )
 
     def forward(self, x):
         outputs, _ = self.rnn(x)  # (N, T, H): the top layer's state at every step
@@ -157,8 +92,12 @@ class TokenTagger(nn.Module):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.rnn = recurrent_layer(unit, vocab_size, hidden_size, **layer_kwargs)
-        self.read_out = nn.Linear(hidden_size, vocab_size, device=layer_kwargs.get("device"),
-                                  dtype=layer_kwargs.get("dtype"))
+        self.read_out = nn.Linear(
+            hidden_size,
+            vocab_size,
+            device=layer_kwargs.get("device"),
+            dtype=layer_kwargs.get("dtype"),
+        )
 
     def forward(self, tokens):
         x = F.one_hot(tokens, self.vocab_size).to(self.read_out.weight.dtype)
@@ -170,22 +109,48 @@ def _label(unit, forget_bias):
     return unit if forget_bias is None else f"{unit} (forget bias {forget_bias:g})"
 
 
-def _fit(model, splits, loss_fn, *, seed, epochs, batch_size, lr, clip_norm, metrics, device,
-         progress, description, early_stopping=None):
+def _fit(
+    model,
+    splits,
+    loss_fn,
+    *,
+    seed,
+    epochs,
+    batch_size,
+    lr,
+    clip_norm,
+    metrics,
+    device,
+    progress,
+    description,
+    early_stopping=None,
+):
     """Train on the train split, validate every epoch, score on the test split once at the end."""
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start = time.perf_counter()
     history = train(
-        model, make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
-        loss_fn, epochs=epochs, optimizer=optimizer, clip_norm=clip_norm,
+        model,
+        make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
+        loss_fn,
+        epochs=epochs,
+        optimizer=optimizer,
+        clip_norm=clip_norm,
         val_loader=make_loader(*splits["validation"], batch_size=1000, shuffle=False),
-        metrics=metrics, early_stopping=early_stopping, device=device, progress=progress,
+        metrics=metrics,
+        early_stopping=early_stopping,
+        device=device,
+        progress=progress,
         description=description,
     )
     seconds = time.perf_counter() - start
-    test = evaluate(model, make_loader(*splits["test"], batch_size=1000, shuffle=False),
-                    loss_fn, metrics=metrics, device=device)
+    test = evaluate(
+        model,
+        make_loader(*splits["test"], batch_size=1000, shuffle=False),
+        loss_fn,
+        metrics=metrics,
+        device=device,
+    )
     steps = len(history.step_loss)
     timing = {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps}
     if early_stopping is not None:
@@ -202,14 +167,21 @@ def _check_budget(train_size, epochs, batch_size, lr, clip_norm):
         check_positive_number("clip_norm", clip_norm)
 
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-
-
-def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_size=50, lr=1e-2,
-                 clip_norm=1.0, device=None, progress=False, description="adding problem",
-                 early_stopping=None):
+def train_adding(
+    model,
+    length,
+    *,
+    seed,
+    train_size=10_000,
+    epochs=15,
+    batch_size=50,
+    lr=1e-2,
+    clip_norm=1.0,
+    device=None,
+    progress=False,
+    description="adding problem",
+    early_stopping=None,
+):
     """Train ``model`` on the adding problem of length ``length``; score it on the test split.
 
     The splits are ``task_splits(adding_problem, (train_size, 1000, 2000),
@@ -222,7 +194,7 @@ def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_siz
         model: a module mapping inputs ``(N, T, 2)`` to predictions ``(N, 1)``,
             such as :class:`LastStateRegressor`; it is moved to ``device``.
         length: the sequence length T (int >= 2).
-        seed: int >= 0, for the splits and the order of the batches.
+        seed: an int in ``[0, 2**32)``, for the splits and the order of the batches.
         train_size, epochs, batch_size, lr, clip_norm: the training budget.
         device: where to train; default the CPU.
         progress: show a progress bar.
@@ -241,28 +213,56 @@ def train_adding(model, length, *, seed, train_size=10_000, epochs=15, batch_siz
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {_describe(model)}")
     check_positive_int("length", length, minimum=2)
-    _check_seed(seed)
+    seed = check_seed("seed", seed)
     _check_budget(train_size, epochs, batch_size, lr, clip_norm)
     device = torch.device("cpu") if device is None else torch.device(device)
     splits = task_splits(adding_problem, (train_size, 1000, 2000), seed=seed, length=length)
     history, test, timing = _fit(
-        model, splits, F.mse_loss, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
-        clip_norm=clip_norm, metrics=None, device=device, progress=progress,
-        description=description, early_stopping=early_stopping,
+        model,
+        splits,
+        F.mse_loss,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        clip_norm=clip_norm,
+        metrics=None,
+        device=device,
+        progress=progress,
+        description=description,
+        early_stopping=early_stopping,
     )
     y_test = splits["test"][1]
     return {
-        "length": length, "seed": seed, "parameters": count_parameters(model),
+        "length": length,
+        "seed": seed,
+        "parameters": count_parameters(model),
         "test_mse": test["loss"],
         "baseline_mse": F.mse_loss(torch.ones_like(y_test), y_test).item(),
-        "val_mse": history["val_loss"], "train_mse": history["train_loss"], **timing,
+        "val_mse": history["val_loss"],
+        "train_mse": history["train_loss"],
+        **timing,
         "model": model,
     }
 
 
-def run_adding(unit, length, *, seed, hidden_size=32, train_size=10_000, epochs=15,
-               batch_size=50, lr=1e-2, clip_norm=1.0, forget_bias=None, implementation="torch",
-               device=None, progress=False, early_stopping=None):
+def run_adding(
+    unit,
+    length,
+    *,
+    seed,
+    hidden_size=32,
+    train_size=10_000,
+    epochs=15,
+    batch_size=50,
+    lr=1e-2,
+    clip_norm=1.0,
+    forget_bias=None,
+    implementation="torch",
+    device=None,
+    progress=False,
+    early_stopping=None,
+):
     """Train ``unit`` on the adding problem of length ``length``; score it on the test split.
 
     The model is a :class:`LastStateRegressor` with ``hidden_size`` units,
@@ -274,16 +274,26 @@ def run_adding(unit, length, *, seed, hidden_size=32, train_size=10_000, epochs=
         when set), ``task`` and ``hidden_size``.
     """
     check_choice("unit", unit, UNITS)
-    _check_seed(seed)
+    seed = check_seed("seed", seed)
     check_positive_int("hidden_size", hidden_size)
     torch.manual_seed(seed)
-    model = LastStateRegressor(unit, 2, hidden_size, implementation=implementation,
-                               forget_bias=forget_bias)
+    model = LastStateRegressor(
+        unit, 2, hidden_size, implementation=implementation, forget_bias=forget_bias
+    )
     label = _label(unit, forget_bias)
     result = train_adding(
-        model, length, seed=seed, train_size=train_size, epochs=epochs, batch_size=batch_size,
-        lr=lr, clip_norm=clip_norm, device=device, progress=progress,
-        description=f"{label}, adding T = {length}, seed {seed}", early_stopping=early_stopping,
+        model,
+        length,
+        seed=seed,
+        train_size=train_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        clip_norm=clip_norm,
+        device=device,
+        progress=progress,
+        description=f"{label}, adding T = {length}, seed {seed}",
+        early_stopping=early_stopping,
     )
     return {"unit": label, "task": "adding", "hidden_size": hidden_size, **result}
 
@@ -300,10 +310,25 @@ def _per_step_cross_entropy(scores, y):
     return F.cross_entropy(scores.flatten(0, 1), y.flatten())
 
 
-def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128,
-             train_size=10_000, epochs=20, batch_size=50, lr=1e-2, clip_norm=1.0,
-             forget_bias=None, implementation="torch", device=None, progress=False,
-             early_stopping=None):
+def run_copy(
+    unit,
+    delay,
+    *,
+    seed,
+    copy_length=5,
+    num_symbols=8,
+    hidden_size=128,
+    train_size=10_000,
+    epochs=20,
+    batch_size=50,
+    lr=1e-2,
+    clip_norm=1.0,
+    forget_bias=None,
+    implementation="torch",
+    device=None,
+    progress=False,
+    early_stopping=None,
+):
     """Train ``unit`` on the copy task with ``delay``; score it on the test split.
 
     The loss is the cross-entropy per step over the whole sequence, the quantity
@@ -321,31 +346,59 @@ def run_copy(unit, delay, *, seed, copy_length=5, num_symbols=8, hidden_size=128
         ``model``; with early stopping also ``best_epoch`` and ``stopped_early``.
     """
     check_choice("unit", unit, UNITS)
-    _check_seed(seed)
+    seed = check_seed("seed", seed)
     check_positive_int("hidden_size", hidden_size)
     _check_budget(train_size, epochs, batch_size, lr, clip_norm)
     check_positive_int("delay", delay)
     device = torch.device("cpu") if device is None else torch.device(device)
-    splits = task_splits(copy_task, (train_size, 1000, 2000), seed=seed, delay=delay,
-                         copy_length=copy_length, num_symbols=num_symbols)
+    splits = task_splits(
+        copy_task,
+        (train_size, 1000, 2000),
+        seed=seed,
+        delay=delay,
+        copy_length=copy_length,
+        num_symbols=num_symbols,
+    )
     torch.manual_seed(seed)
-    model = TokenTagger(unit, copy_task_vocab_size(num_symbols), hidden_size,
-                        implementation=implementation, forget_bias=forget_bias)
+    model = TokenTagger(
+        unit,
+        copy_task_vocab_size(num_symbols),
+        hidden_size,
+        implementation=implementation,
+        forget_bias=forget_bias,
+    )
     label = _label(unit, forget_bias)
     history, test, timing = _fit(
-        model, splits, _per_step_cross_entropy, seed=seed, epochs=epochs,
-        batch_size=batch_size, lr=lr, clip_norm=clip_norm,
-        metrics={"accuracy": _answer_accuracy(copy_length)}, device=device, progress=progress,
-        description=f"{label}, copy delay {delay}, seed {seed}", early_stopping=early_stopping,
+        model,
+        splits,
+        _per_step_cross_entropy,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        clip_norm=clip_norm,
+        metrics={"accuracy": _answer_accuracy(copy_length)},
+        device=device,
+        progress=progress,
+        description=f"{label}, copy delay {delay}, seed {seed}",
+        early_stopping=early_stopping,
     )
     return {
-        "unit": label, "task": "copy", "delay": delay, "copy_length": copy_length,
-        "seed": seed, "hidden_size": hidden_size, "parameters": count_parameters(model),
+        "unit": label,
+        "task": "copy",
+        "delay": delay,
+        "copy_length": copy_length,
+        "seed": seed,
+        "hidden_size": hidden_size,
+        "parameters": count_parameters(model),
         "test_loss": test["loss"],
         "num_symbols": num_symbols,
         "baseline_loss": copy_task_baseline(delay, copy_length, num_symbols),
-        "test_accuracy": test["accuracy"], "val_loss": history["val_loss"],
-        "val_accuracy": history["val_accuracy"], "train_loss": history["train_loss"], **timing,
+        "test_accuracy": test["accuracy"],
+        "val_loss": history["val_loss"],
+        "val_accuracy": history["val_accuracy"],
+        "train_loss": history["train_loss"],
+        **timing,
         "model": model,
     }
 
