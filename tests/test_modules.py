@@ -129,8 +129,13 @@ def test_rnn_matches_torch_outputs_and_gradients(device, case):
 @pytest.mark.parametrize("device", DEVICES)
 def test_rnn_matches_torch_on_a_long_deep_bidirectional_sequence(device):
     config = dict(
-        input_size=5, hidden_size=16, num_layers=3, nonlinearity="tanh", bias=True,
-        batch_first=True, bidirectional=True,
+        input_size=5,
+        hidden_size=16,
+        num_layers=3,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=True,
+        bidirectional=True,
     )
     ours, theirs = twin_rnns(config, True, device, seed=0)
     generator = torch.Generator().manual_seed(0)

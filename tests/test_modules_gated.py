@@ -25,7 +25,7 @@ from test_modules import (
     rnn_tensors,
 )
 
-from helpers.modules import GRU, LSTM, GRUCell, LSTMCell
+from helpers.modules import GRU, LSTM, GRUCell, LSTMCell, lstm_update
 
 #: Ours and torch.nn's, by name.
 LAYERS = {"LSTM": (LSTM, torch.nn.LSTM), "GRU": (GRU, torch.nn.GRU)}
@@ -129,7 +129,11 @@ def test_layers_match_torch_outputs_and_gradients(unit, device, case):
 @pytest.mark.parametrize("device", DEVICES)
 def test_layers_match_torch_on_a_long_deep_bidirectional_sequence(unit, device):
     config = dict(
-        input_size=5, hidden_size=16, num_layers=3, bias=True, batch_first=True,
+        input_size=5,
+        hidden_size=16,
+        num_layers=3,
+        bias=True,
+        batch_first=True,
         bidirectional=True,
     )
     ours, theirs = twins(unit, config, True, device, seed=0)
@@ -425,11 +429,15 @@ def test_lstm_rejects_hx_that_is_not_a_pair(lstm, make_hx, received):
     "input_shape, h_0_shape, c_0_shape, match",
     [
         (
-            (6, 3, 4), (1, 3, 5), (2, 3, 5),
+            (6, 3, 4),
+            (1, 3, 5),
+            (2, 3, 5),
             r"h_0 has shape \(1, 3, 5\).*h_0 must have shape \(2, 3, 5\)",
         ),
         (
-            (6, 3, 4), (2, 3, 5), (2, 4, 5),
+            (6, 3, 4),
+            (2, 3, 5),
+            (2, 4, 5),
             r"N = 3 comes from input.*c_0 must have shape \(2, 3, 5\)",
         ),
         ((6, 3, 4), (2, 3, 5), (2, 3, 6), r"but c_0 has 6.*c_0 must have shape \(2, 3, 5\)"),
@@ -552,3 +560,32 @@ def test_constructors_reject_invalid_arguments(module, arguments, error, match):
 def test_layer_constructors_reject_invalid_stacking_arguments(unit, arguments, error, match):
     with pytest.raises(error, match=match):
         LAYERS[unit][0](4, 5, **arguments)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_lstm_update_returns_the_gates_it_used_when_asked(batched):
+    """The one LSTM step also hands out its gates (the gate explorer reads them)."""
+    torch.manual_seed(0)
+    N, H = 3, 4
+    shape = (N, H) if batched else (H,)
+    x_projected = torch.randn(*shape[:-1], 4 * H, dtype=torch.float64)
+    h, c = torch.randn(shape, dtype=torch.float64), torch.randn(shape, dtype=torch.float64)
+    weight_hh = torch.randn(4 * H, H, dtype=torch.float64)
+    bias_hh = torch.randn(4 * H, dtype=torch.float64)
+    h_new, c_new, (i, f, g, o) = lstm_update(
+        x_projected, h, c, weight_hh, bias_hh, return_gates=True
+    )
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip((h_new, c_new), lstm_update(x_projected, h, c, weight_hh, bias_hh))
+    )
+    a_i, a_f, a_g, a_o = (x_projected + h @ weight_hh.T + bias_hh).chunk(4, dim=-1)
+    for gate, want in (
+        (i, torch.sigmoid(a_i)),
+        (f, torch.sigmoid(a_f)),
+        (g, torch.tanh(a_g)),
+        (o, torch.sigmoid(a_o)),
+    ):
+        torch.testing.assert_close(gate, want)
+    torch.testing.assert_close(c_new, f * c + i * g)
+    torch.testing.assert_close(h_new, o * torch.tanh(c_new))

@@ -41,8 +41,11 @@ ATTENTIONS = ["none", "additive", "dot"]
 
 def make_model(attention="additive", *, bidirectional=False, H=6, E=4, seed=0, dtype=DTYPE):
     torch.manual_seed(seed)
-    attend = {"none": None, "additive": AdditiveAttention(H, H, 5, dtype=dtype),
-              "dot": DotProductAttention()}[attention]
+    attend = {
+        "none": None,
+        "additive": AdditiveAttention(H, H, 5, dtype=dtype),
+        "dot": DotProductAttention(),
+    }[attention]
     encoder = Encoder(len(SOURCE), E, H, bidirectional=bidirectional, dtype=dtype)
     decoder = Decoder(len(TARGET), E, H, attention=attend, dtype=dtype)
     return Seq2Seq(encoder, decoder, bos_id=TARGET.bos_id, eos_id=TARGET.eos_id).eval()
@@ -57,6 +60,7 @@ def encode_sources(texts, junk=None):
 
 
 # --- the bidirectional encoder
+
 
 def gru_states(rnn, suffix, embedded):
     """The states of one direction of ``rnn``, stepped by hand with a GRUCell of its weights."""
@@ -143,21 +147,24 @@ def test_bidirectional_must_be_a_bool(bidirectional):
 
 # --- TranslationBatch and make_translation_loader
 
+
 def all_batches(loader):
     return [(batch, outputs) for batch, outputs in loader]
 
 
 def test_translation_batch_moves_its_tensors_but_keeps_the_lengths_on_the_cpu():
-    batch = TranslationBatch(torch.tensor([[4, 5], [6, 0]]), torch.tensor([2, 1]),
-                             torch.tensor([[2, 7], [2, 0]]))
+    batch = TranslationBatch(
+        torch.tensor([[4, 5], [6, 0]]), torch.tensor([2, 1]), torch.tensor([[2, 7], [2, 0]])
+    )
     assert len(batch) == 2
     moved = batch.to("meta")
     assert isinstance(moved, TranslationBatch)
     assert moved.source.device.type == "meta" and moved.target_inputs.device.type == "meta"
     assert moved.source_lengths.device.type == "cpu"
     same = batch.to("cpu")
-    assert torch.equal(same.source, batch.source) and torch.equal(same.target_inputs,
-                                                                  batch.target_inputs)
+    assert torch.equal(same.source, batch.source) and torch.equal(
+        same.target_inputs, batch.target_inputs
+    )
     assert torch.equal(same.source_lengths, batch.source_lengths)
 
 
@@ -180,9 +187,12 @@ def test_loader_pads_sources_and_shifts_targets_between_bos_and_eos():
             assert batch.source[n, :S].tolist() == [SOURCE.stoi[w] for w in words[n]]
             assert torch.all(batch.source[n, S:] == SOURCE.pad_id)
             assert batch.target_inputs[n, : T + 1].tolist() == (
-                [TARGET.bos_id] + [TARGET.stoi[c] for c in target])
+                [TARGET.bos_id] + [TARGET.stoi[c] for c in target]
+            )
             assert torch.all(batch.target_inputs[n, T + 1 :] == TARGET.pad_id)
-            assert outputs[n, : T + 1].tolist() == [TARGET.stoi[c] for c in target] + [TARGET.eos_id]
+            assert outputs[n, : T + 1].tolist() == [TARGET.stoi[c] for c in target] + [
+                TARGET.eos_id
+            ]
             assert torch.all(outputs[n, T + 1 :] == IGNORE_INDEX)
             # teacher forcing: the input at t + 1 is the output wanted at t
             assert torch.equal(batch.target_inputs[n, 1 : T + 1], outputs[n, :T])
@@ -191,8 +201,11 @@ def test_loader_pads_sources_and_shifts_targets_between_bos_and_eos():
 
 
 def order(loader):
-    return [SOURCE.decode(batch.source[n, : batch.source_lengths[n]])
-            for batch, _ in loader for n in range(len(batch))]
+    return [
+        SOURCE.decode(batch.source[n, : batch.source_lengths[n]])
+        for batch, _ in loader
+        for n in range(len(batch))
+    ]
 
 
 def test_shuffling_is_a_permutation_fixed_by_the_seed():
@@ -211,42 +224,57 @@ def test_shuffling_is_a_permutation_fixed_by_the_seed():
 
 
 def test_unknown_words_and_characters_become_unk():
-    (batch, outputs), = make_translation_loader([("one zillion", "1x")], SOURCE, TARGET,
-                                                batch_size=4, shuffle=False)
+    ((batch, outputs),) = make_translation_loader(
+        [("one zillion", "1x")], SOURCE, TARGET, batch_size=4, shuffle=False
+    )
     assert batch.source[0].tolist() == [SOURCE.stoi["one"], SOURCE.unk_id]
     assert outputs[0].tolist() == [TARGET.stoi["1"], TARGET.unk_id, TARGET.eos_id]
 
 
-@pytest.mark.parametrize("changes, error, words", [
-    (dict(pairs=[]), TypeError, "pairs"),
-    (dict(pairs="one 1"), TypeError, "pairs"),
-    (dict(pairs=[("one",)]), TypeError, r"pairs\[0\]"),
-    (dict(pairs=[("one", "1"), ("two", 2)]), TypeError, r"pairs\[1\]"),
-    (dict(pairs=[("", "1")]), TypeError, r"pairs\[0\]"),
-    (dict(source_vocab={"one": 4}), TypeError, "source_vocab"),
-    (dict(target_vocab=None), TypeError, "target_vocab"),
-    (dict(batch_size=0), ValueError, "batch_size"),
-    (dict(batch_size=2.0), TypeError, "batch_size"),
-    (dict(shuffle="yes"), TypeError, "shuffle"),
-    (dict(shuffle=True), TypeError, "seed"),
-    (dict(shuffle=True, seed=-1), TypeError, "seed"),
-])
+@pytest.mark.parametrize(
+    "changes, error, words",
+    [
+        (dict(pairs=[]), TypeError, "pairs"),
+        (dict(pairs="one 1"), TypeError, "pairs"),
+        (dict(pairs=[("one",)]), TypeError, r"pairs\[0\]"),
+        (dict(pairs=[("one", "1"), ("two", 2)]), TypeError, r"pairs\[1\]"),
+        (dict(pairs=[("", "1")]), TypeError, r"pairs\[0\]"),
+        (dict(source_vocab={"one": 4}), TypeError, "source_vocab"),
+        (dict(target_vocab=None), TypeError, "target_vocab"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(batch_size=2.0), TypeError, "batch_size"),
+        (dict(shuffle="yes"), TypeError, "shuffle"),
+        (
+            dict(shuffle=True),
+            TypeError,
+            r"shuffle=True needs seed, an int in \[0, 2\*\*32\); got NoneType None",
+        ),
+        (
+            dict(shuffle=True, seed=-1),
+            ValueError,
+            r"seed must be an int in \[0, 2\*\*32\), got int -1",
+        ),
+    ],
+)
 def test_loader_rejects_bad_arguments(changes, error, words):
-    arguments = dict(pairs=PAIRS, source_vocab=SOURCE, target_vocab=TARGET, batch_size=2,
-                     shuffle=False) | changes
+    arguments = (
+        dict(pairs=PAIRS, source_vocab=SOURCE, target_vocab=TARGET, batch_size=2, shuffle=False)
+        | changes
+    )
     with pytest.raises(error, match=words):
         make_translation_loader(**arguments)
 
 
 # --- Seq2Seq.forward on a batch
 
+
 @torch.no_grad()
 def test_forward_on_a_batch_is_forward_on_its_tensors():
     model = make_model("additive")
-    (batch, _), = make_translation_loader(PAIRS, SOURCE, TARGET, batch_size=8, shuffle=False)
-    torch.testing.assert_close(model(batch),
-                               model(batch.source, batch.source_lengths, batch.target_inputs),
-                               atol=0, rtol=0)
+    ((batch, _),) = make_translation_loader(PAIRS, SOURCE, TARGET, batch_size=8, shuffle=False)
+    torch.testing.assert_close(
+        model(batch), model(batch.source, batch.source_lengths, batch.target_inputs), atol=0, rtol=0
+    )
     with pytest.raises(TypeError, match="TranslationBatch"):
         model(batch, batch.source_lengths)
     with pytest.raises(TypeError, match="TranslationBatch"):
@@ -255,12 +283,21 @@ def test_forward_on_a_batch_is_forward_on_its_tensors():
 
 def test_train_feeds_translation_batches_and_translate_then_reads_the_training_pairs():
     torch.manual_seed(0)
-    model = Seq2Seq(Encoder(len(SOURCE), 8, 16, bidirectional=True),
-                    Decoder(len(TARGET), 8, 16, attention=AdditiveAttention(16, 16, 8)),
-                    bos_id=TARGET.bos_id, eos_id=TARGET.eos_id)
+    model = Seq2Seq(
+        Encoder(len(SOURCE), 8, 16, bidirectional=True),
+        Decoder(len(TARGET), 8, 16, attention=AdditiveAttention(16, 16, 8)),
+        bos_id=TARGET.bos_id,
+        eos_id=TARGET.eos_id,
+    )
     loader = make_translation_loader(PAIRS, SOURCE, TARGET, batch_size=4, shuffle=True, seed=0)
-    history = train(model, loader, sequence_loss, epochs=60, progress=False,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=0.01))
+    history = train(
+        model,
+        loader,
+        sequence_loss,
+        epochs=60,
+        progress=False,
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
+    )
     assert history["train_loss"][-1] < 0.05 * history["train_loss"][0]
     outputs = translate(model, SOURCES, SOURCE, TARGET, max_length=5)
     assert exact_match(outputs, [t for _, t in PAIRS]) == 1.0
@@ -268,6 +305,7 @@ def test_train_feeds_translation_batches_and_translate_then_reads_the_training_p
 
 
 # --- translate
+
 
 def greedy_texts(model, texts, max_length):
     tokens, _ = model.greedy_decode(*encode_sources(texts), max_length=max_length)
@@ -288,19 +326,32 @@ def test_translate_decodes_greedy_outputs_and_a_beam_of_one_agrees(attention, se
 @pytest.mark.parametrize("beam_width", [None, 3])
 def test_translate_gives_the_same_outputs_in_any_batch_size(beam_width):
     model = make_model("additive", seed=4, bidirectional=True)
-    outputs = [translate(model, SOURCES, SOURCE, TARGET, max_length=4, beam_width=beam_width,
-                         batch_size=batch_size) for batch_size in (1, 2, 3, 512)]
+    outputs = [
+        translate(
+            model,
+            SOURCES,
+            SOURCE,
+            TARGET,
+            max_length=4,
+            beam_width=beam_width,
+            batch_size=batch_size,
+        )
+        for batch_size in (1, 2, 3, 512)
+    ]
     assert outputs[1:] == outputs[:1] * 3
     assert len(outputs[0]) == len(SOURCES)
 
 
 def test_translate_with_a_beam_decodes_beam_search_outputs():
     model = make_model("dot", seed=5)
-    found = model.beam_search(*encode_sources(SOURCES), beam_width=3, max_length=4,
-                              length_penalty=1.0)
+    found = model.beam_search(
+        *encode_sources(SOURCES), beam_width=3, max_length=4, length_penalty=1.0
+    )
     expected = [TARGET.decode(ids) for ids, _ in found]
-    assert translate(model, SOURCES, SOURCE, TARGET, max_length=4, beam_width=3,
-                     length_penalty=1.0) == expected
+    assert (
+        translate(model, SOURCES, SOURCE, TARGET, max_length=4, beam_width=3, length_penalty=1.0)
+        == expected
+    )
 
 
 def test_translate_puts_the_model_in_evaluation_mode_and_takes_no_sources():
@@ -310,24 +361,36 @@ def test_translate_puts_the_model_in_evaluation_mode_and_takes_no_sources():
     assert not model.training
 
 
-@pytest.mark.parametrize("changes, error, words", [
-    (dict(model=nn.Linear(2, 2)), TypeError, "model"),
-    (dict(sources="one"), TypeError, "sources"),
-    (dict(sources=["one", ""]), ValueError, "empty"),
-    (dict(source_vocab=None), TypeError, "source_vocab"),
-    (dict(target_vocab="digits"), TypeError, "target_vocab"),
-    (dict(batch_size=0), ValueError, "batch_size"),
-    (dict(max_length=0), ValueError, "max_length"),
-    (dict(beam_width=0), ValueError, "beam_width"),
-])
+@pytest.mark.parametrize(
+    "changes, error, words",
+    [
+        (dict(model=nn.Linear(2, 2)), TypeError, "model"),
+        (dict(sources="one"), TypeError, "sources"),
+        (dict(sources=["one", ""]), ValueError, "empty"),
+        (dict(source_vocab=None), TypeError, "source_vocab"),
+        (dict(target_vocab="digits"), TypeError, "target_vocab"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(max_length=0), ValueError, "max_length"),
+        (dict(beam_width=0), ValueError, "beam_width"),
+    ],
+)
 def test_translate_rejects_bad_arguments(changes, error, words):
-    arguments = dict(model=make_model("none"), sources=["one", "two"], source_vocab=SOURCE,
-                     target_vocab=TARGET, max_length=3) | changes
+    arguments = (
+        dict(
+            model=make_model("none"),
+            sources=["one", "two"],
+            source_vocab=SOURCE,
+            target_vocab=TARGET,
+            max_length=3,
+        )
+        | changes
+    )
     with pytest.raises(error, match=words):
         translate(**arguments)
 
 
 # --- the scores
+
 
 def test_exact_match_counts_identical_outputs_only():
     assert exact_match(["12", "3", "45"], ["12", "4", "45"]) == pytest.approx(2 / 3)
@@ -368,8 +431,13 @@ def test_character_error_rate_by_hand():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.text("ab1 ", min_size=1, max_size=6), st.text("ab1 ", max_size=6)),
-                min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.tuples(st.text("ab1 ", min_size=1, max_size=6), st.text("ab1 ", max_size=6)),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_character_error_rate_is_corpus_edits_over_reference_characters(pairs):
     references, predictions = (list(texts) for texts in zip(*pairs))
     edits = sum(levenshtein(r, p) for r, p in zip(references, predictions))
@@ -377,16 +445,19 @@ def test_character_error_rate_is_corpus_edits_over_reference_characters(pairs):
     assert character_error_rate(predictions, references) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: character_error_rate(["1"], [""]), ValueError, "empty"),
-    (lambda: character_error_rate(["1", "2"], ["1"]), ValueError, "same length"),
-    (lambda: character_error_rate([], []), ValueError, "non-empty"),
-    (lambda: character_error_rate("12", "12"), TypeError, "predictions"),
-    (lambda: character_error_rate(["1"], [1]), TypeError, "references"),
-    (lambda: exact_match(["1"], ["1", "2"]), ValueError, "same length"),
-    (lambda: exact_match([1], ["1"]), TypeError, "predictions"),
-    (lambda: exact_match_by_length(["one"], ["1", "2"], ["1", "2"]), ValueError, "sources"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: character_error_rate(["1"], [""]), ValueError, "empty"),
+        (lambda: character_error_rate(["1", "2"], ["1"]), ValueError, "same length"),
+        (lambda: character_error_rate([], []), ValueError, "non-empty"),
+        (lambda: character_error_rate("12", "12"), TypeError, "predictions"),
+        (lambda: character_error_rate(["1"], [1]), TypeError, "references"),
+        (lambda: exact_match(["1"], ["1", "2"]), ValueError, "same length"),
+        (lambda: exact_match([1], ["1"]), TypeError, "predictions"),
+        (lambda: exact_match_by_length(["one"], ["1", "2"], ["1", "2"]), ValueError, "sources"),
+    ],
+)
 def test_scores_reject_bad_arguments(call, error, words):
     with pytest.raises(error, match=words):
         call()

@@ -33,15 +33,33 @@ from torch.nn import functional as F
 
 from helpers.experiments import LastStateRegressor
 from helpers.forget_gate import no_forget_model, set_input_bias
-from helpers.modules import lstm_update, rnn_update
 from helpers.initialisation import initialise_recurrent
+from helpers.modules import lstm_update, rnn_update
 from helpers.tasks import adding_problem, adding_problem_baselines, make_loader, task_splits
 from helpers.training import EarlyStopping, evaluate, train
-from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
+from helpers.validation import (
+    _describe,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
-__all__ = ["UNITS", "OPTIMIZERS", "SPLIT_SIZES", "adding_model", "adding_splits", "fit_adding",
-           "adding_run", "choose_on_validation", "first_epoch_below", "count_below",
-           "mean_baselines", "draw_baselines", "state_gradient_norms"]
+__all__ = [
+    "UNITS",
+    "OPTIMIZERS",
+    "SPLIT_SIZES",
+    "adding_model",
+    "adding_splits",
+    "fit_adding",
+    "adding_run",
+    "choose_on_validation",
+    "first_epoch_below",
+    "count_below",
+    "mean_baselines",
+    "draw_baselines",
+    "state_gradient_norms",
+]
 
 #: The models :func:`adding_model` builds.
 UNITS = ("RNN", "LSTM", "GRU", "LSTM-no-forget")
@@ -53,8 +71,17 @@ OPTIMIZERS = ("adam", "sgd")
 SPLIT_SIZES = (10_000, 1_000, 2_000)
 
 
-def adding_model(unit="RNN", *, seed, init="default", nonlinearity="tanh", radius=None,
-                 forget_bias=None, input_bias=None, hidden_size=32):
+def adding_model(
+    unit="RNN",
+    *,
+    seed,
+    init="default",
+    nonlinearity="tanh",
+    radius=None,
+    forget_bias=None,
+    input_bias=None,
+    hidden_size=32,
+):
     """The adding-problem model of ``seed``: ``LastStateRegressor`` with an initialisation.
 
     ``torch.manual_seed(seed)`` is called first, so the same seed gives the
@@ -75,15 +102,16 @@ def adding_model(unit="RNN", *, seed, init="default", nonlinearity="tanh", radiu
     check_choice("unit", unit, UNITS)
     check_positive_int("hidden_size", hidden_size)
     if unit != "RNN" and (init != "default" or nonlinearity != "tanh" or radius is not None):
-        raise ValueError(f"init, nonlinearity and radius apply to the vanilla RNN only, "
-                         f"got unit={unit!r}")
+        raise ValueError(
+            f"init, nonlinearity and radius apply to the vanilla RNN only, got unit={unit!r}"
+        )
     if forget_bias is not None and unit != "LSTM":
         raise ValueError(f"forget_bias applies to unit 'LSTM' only, got unit={unit!r}")
     if input_bias is not None and not unit.startswith("LSTM"):
         raise ValueError(f"input_bias applies to the LSTMs only, got unit={unit!r}")
     if unit == "LSTM-no-forget":
         return no_forget_model(seed=seed, input_bias=input_bias, hidden_size=hidden_size)
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed("seed", seed))
     if unit == "RNN":
         check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         model = LastStateRegressor("RNN", 2, hidden_size, nonlinearity=nonlinearity)
@@ -104,8 +132,19 @@ def _finite_or_none(value):
     return value if value is not None and math.isfinite(value) else None
 
 
-def fit_adding(model, length, *, seed, epochs, lr, optimizer="adam", batch_size=50,
-               clip_norm=1.0, device=None, keep_steps=False):
+def fit_adding(
+    model,
+    length,
+    *,
+    seed,
+    epochs,
+    lr,
+    optimizer="adam",
+    batch_size=50,
+    clip_norm=1.0,
+    device=None,
+    keep_steps=False,
+):
     """Train ``model`` on the adding problem for ``epochs`` epochs; score the best epoch on test once.
 
     Every epoch is one pass over the 10,000 training sequences in batches of
@@ -144,8 +183,7 @@ def fit_adding(model, length, *, seed, epochs, lr, optimizer="adam", batch_size=
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {_describe(model)}")
     check_positive_int("length", length, minimum=2)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+    check_seed("seed", seed)
     check_positive_int("epochs", epochs)
     check_positive_number("lr", lr)
     check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -157,13 +195,18 @@ def fit_adding(model, length, *, seed, epochs, lr, optimizer="adam", batch_size=
     start = time.perf_counter()
     try:
         history = train(
-            model, make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
-            F.mse_loss, epochs=epochs, optimizer=make(model.parameters(), lr=lr),
+            model,
+            make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
+            F.mse_loss,
+            epochs=epochs,
+            optimizer=make(model.parameters(), lr=lr),
             clip_norm=clip_norm,
             val_loader=make_loader(*splits["validation"], batch_size=1000, shuffle=False),
             # patience = the whole budget: never stop early, keep the best epoch's weights
             early_stopping=EarlyStopping(patience=epochs, restore_best=True),
-            device=device, progress=False, description=f"adding T = {length}, seed {seed}",
+            device=device,
+            progress=False,
+            description=f"adding T = {length}, seed {seed}",
         )
         diverged = False
     except FloatingPointError as error:
@@ -172,22 +215,36 @@ def fit_adding(model, length, *, seed, epochs, lr, optimizer="adam", batch_size=
     steps_per_epoch = math.ceil(SPLIT_SIZES[0] / batch_size)
     norms = history.grad_norm
     # the largest finite norm of each epoch (an overflowing step ends a diverged run)
-    max_grad_norm = [max((n for n in norms[k:k + steps_per_epoch] if math.isfinite(n)),
-                         default=None)
-                     for k in range(0, len(norms), steps_per_epoch)]
+    max_grad_norm = [
+        max((n for n in norms[k : k + steps_per_epoch] if math.isfinite(n)), default=None)
+        for k in range(0, len(norms), steps_per_epoch)
+    ]
     result = {
-        "length": length, "seed": seed, "epochs": epochs, "lr": lr, "optimizer": optimizer,
-        "batch_size": batch_size, "clip_norm": clip_norm, "diverged": diverged,
+        "length": length,
+        "seed": seed,
+        "epochs": epochs,
+        "lr": lr,
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "clip_norm": clip_norm,
+        "diverged": diverged,
         "steps": len(history.step_loss),
         "train_mse": [_finite_or_none(r["train_loss"]) for r in history.records],
         "val_mse": [_finite_or_none(r["val_loss"]) for r in history.records],
         "max_grad_norm": max_grad_norm,
-        "clipped_share": (sum(n > clip_norm for n in norms) / len(norms)
-                          if clip_norm is not None and norms else 0.0),
-        "best_epoch": None, "best_val_mse": None, "test_mse": None,
-        "baselines": {name: adding_problem_baselines(*splits[name])
-                      for name in ("validation", "test")},
-        "seconds": seconds, "model": model,
+        "clipped_share": (
+            sum(n > clip_norm for n in norms) / len(norms)
+            if clip_norm is not None and norms
+            else 0.0
+        ),
+        "best_epoch": None,
+        "best_val_mse": None,
+        "test_mse": None,
+        "baselines": {
+            name: adding_problem_baselines(*splits[name]) for name in ("validation", "test")
+        },
+        "seconds": seconds,
+        "model": model,
     }
     finite = [k for k, value in enumerate(result["val_mse"]) if value is not None]
     if finite:
@@ -195,16 +252,29 @@ def fit_adding(model, length, *, seed, epochs, lr, optimizer="adam", batch_size=
         result["best_epoch"], result["best_val_mse"] = best + 1, result["val_mse"][best]
     if not diverged:
         result["test_mse"] = evaluate(
-            model, make_loader(*splits["test"], batch_size=1000, shuffle=False), F.mse_loss,
-            device=device)["loss"]
+            model,
+            make_loader(*splits["test"], batch_size=1000, shuffle=False),
+            F.mse_loss,
+            device=device,
+        )["loss"]
     if keep_steps:
         result["step_loss"], result["grad_norm"] = list(history.step_loss), list(norms)
     return result
 
 
-
-def adding_run(*, length, seed, epochs, lr, optimizer="adam", clip_norm=1.0, batch_size=50,
-               keep_model=False, keep_steps=False, **model_kwargs):
+def adding_run(
+    *,
+    length,
+    seed,
+    epochs,
+    lr,
+    optimizer="adam",
+    clip_norm=1.0,
+    batch_size=50,
+    keep_model=False,
+    keep_steps=False,
+    **model_kwargs,
+):
     """:func:`adding_model` then :func:`fit_adding`: one run of a sweep, as the sweeps and chapters call it.
 
     ``model_kwargs`` go to :func:`adding_model` (``unit``, ``init``,
@@ -213,8 +283,17 @@ def adding_run(*, length, seed, epochs, lr, optimizer="adam", clip_norm=1.0, bat
     (the sweeps store the rest as JSON).
     """
     model = adding_model(seed=seed, **model_kwargs)
-    result = fit_adding(model, length, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer,
-                        clip_norm=clip_norm, batch_size=batch_size, keep_steps=keep_steps)
+    result = fit_adding(
+        model,
+        length,
+        seed=seed,
+        epochs=epochs,
+        lr=lr,
+        optimizer=optimizer,
+        clip_norm=clip_norm,
+        batch_size=batch_size,
+        keep_steps=keep_steps,
+    )
     if not keep_model:
         del result["model"]
     return result
@@ -244,7 +323,6 @@ def choose_on_validation(runs, *, by="lr"):
     return min(means, key=means.get), means
 
 
-
 def first_epoch_below(run, baseline="last_marked_only"):
     """The first epoch (from 1) whose validation error is below a baseline's, or ``None`` if none is.
 
@@ -253,23 +331,33 @@ def first_epoch_below(run, baseline="last_marked_only"):
     ``"last_marked_only"`` has carried the first marked value across the gap).
     """
     level = run["baselines"]["validation"][baseline]
-    return next((epoch for epoch, value in enumerate(run["val_mse"], start=1)
-                 if value is not None and value < level), None)
+    return next(
+        (
+            epoch
+            for epoch, value in enumerate(run["val_mse"], start=1)
+            if value is not None and value < level
+        ),
+        None,
+    )
 
 
 def count_below(runs, baseline="last_marked_only", factor=1.0):
     """How many finished runs score below ``factor`` times a baseline's error on their own test split."""
-    return sum(run["test_mse"] < factor * run["baselines"]["test"][baseline]
-               for run in runs if not run["diverged"])
-
+    return sum(
+        run["test_mse"] < factor * run["baselines"]["test"][baseline]
+        for run in runs
+        if not run["diverged"]
+    )
 
 
 def mean_baselines(runs, split="validation"):
     """Each baseline's error on ``split``, averaged over ``runs`` (every seed has its own splits)."""
     if not runs:
         raise ValueError("runs is empty: no baselines to average")
-    return {name: float(np.mean([run["baselines"][split][name] for run in runs]))
-            for name in runs[0]["baselines"][split]}
+    return {
+        name: float(np.mean([run["baselines"][split][name] for run in runs]))
+        for name in runs[0]["baselines"][split]
+    }
 
 
 #: How :func:`draw_baselines` draws each baseline of the adding problem.
@@ -286,8 +374,13 @@ def draw_baselines(ax, baselines, *, suffix=""):
         suffix: added to every label (``" (T = 50)"``).
     """
     for name, value in baselines.items():
-        ax.axhline(value, color="0.45", linewidth=1.1, linestyle=BASELINE_STYLES.get(name, "-."),
-                   label=f"baseline: {name.replace('_', ' ')}{suffix}")
+        ax.axhline(
+            value,
+            color="0.45",
+            linewidth=1.1,
+            linestyle=BASELINE_STYLES.get(name, "-."),
+            label=f"baseline: {name.replace('_', ' ')}{suffix}",
+        )
 
 
 def state_gradient_norms(model, x):
@@ -327,8 +420,7 @@ def state_gradient_norms(model, x):
             if is_lstm:
                 h, c = lstm_update(x_projected[:, t], h, c, rnn.weight_hh_l0, rnn.bias_hh_l0)
             else:
-                h = rnn_update(x_projected[:, t], h, rnn.weight_hh_l0, rnn.bias_hh_l0,
-                               nonlinearity)
+                h = rnn_update(x_projected[:, t], h, rnn.weight_hh_l0, rnn.bias_hh_l0, nonlinearity)
             memory = c if is_lstm else h
             memory.retain_grad()
             memories.append(memory)

@@ -71,8 +71,13 @@ def _check_name(name):
 
 def _git(*args):
     try:
-        result = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                                cwd=Path(__file__).resolve().parent)
+        result = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
@@ -210,8 +215,9 @@ class Sweep:
     def __init__(self, name, *, command, settings=None, folder=None, log=True):
         self.name = _check_name(name)
         if not isinstance(command, str) or not command:
-            raise TypeError(f"command must be the command line that reruns the sweep, "
-                            f"got {_describe(command)}")
+            raise TypeError(
+                f"command must be the command line that reruns the sweep, got {_describe(command)}"
+            )
         if settings is not None and not isinstance(settings, Mapping):
             raise TypeError(f"settings must be a dict, got {_describe(settings)}")
         self.command = command
@@ -228,15 +234,18 @@ class Sweep:
         start = time.perf_counter()
         result = function(**kwargs)
         if not isinstance(result, Mapping):
-            raise TypeError(f"{getattr(function, '__name__', function)} must return a dict, "
-                            f"got {_describe(result)}")
+            raise TypeError(
+                f"{getattr(function, '__name__', function)} must return a dict, "
+                f"got {_describe(result)}"
+            )
         record = {**kwargs, **result, "seconds": round(time.perf_counter() - start, 2)}
         self.runs.append(record)
         self._save(summary=None)
         if self.log:
             elapsed = time.perf_counter() - self._start
-            print(f"[{elapsed:7.0f} s] {self.name} {kwargs} ({record['seconds']:.0f} s)",
-                  flush=True)
+            print(
+                f"[{elapsed:7.0f} s] {self.name} {kwargs} ({record['seconds']:.0f} s)", flush=True
+            )
         return record
 
     def _seeds(self):
@@ -244,8 +253,11 @@ class Sweep:
 
     def _save(self, summary):
         data = {
-            "provenance": provenance(command=self.command, seeds=self._seeds(),
-                                     wall_seconds=time.perf_counter() - self._start),
+            "provenance": provenance(
+                command=self.command,
+                seeds=self._seeds(),
+                wall_seconds=time.perf_counter() - self._start,
+            ),
             "settings": self.settings,
             "runs": self.runs,
         }
@@ -261,8 +273,11 @@ class Sweep:
         """
         path = self._save({} if summary is None else summary)
         if self.log:
-            print(f"{self.name}: {len(self.runs)} runs in "
-                  f"{time.perf_counter() - self._start:.0f} s -> {path}", flush=True)
+            print(
+                f"{self.name}: {len(self.runs)} runs in "
+                f"{time.perf_counter() - self._start:.0f} s -> {path}",
+                flush=True,
+            )
         return path
 
 
@@ -297,9 +312,11 @@ class Agreement:
 
     def __str__(self):
         verdict = "agrees with" if self.agrees else "DIFFERS from"
-        return (f"live {self.what} {verdict} the stored artefact over {self.overlap} points "
-                f"(largest difference {self.max_difference:.2e} at point {self.worst_index + 1}, "
-                f"allowed {self.tolerance:.2e})")
+        return (
+            f"live {self.what} {verdict} the stored artefact over {self.overlap} points "
+            f"(largest difference {self.max_difference:.2e} at point {self.worst_index + 1}, "
+            f"allowed {self.tolerance:.2e})"
+        )
 
 
 def _curve(name, values):
@@ -314,8 +331,9 @@ def _curve(name, values):
     return curve
 
 
-def check_agreement(stored, live, *, artefact, what="validation loss", rtol=1e-4, atol=1e-6,
-                    device="cpu"):
+def check_agreement(
+    stored, live, *, artefact, what="validation loss", rtol=1e-4, atol=1e-6, device="cpu"
+):
     """Check that a live curve equals the stored one where they overlap; raise if not.
 
     On the machine that builds the book (the same torch version and device type
@@ -343,29 +361,34 @@ def check_agreement(stored, live, *, artefact, what="validation loss", rtol=1e-4
     stored = _curve("stored", stored)
     live = _curve("live", live)
     if not isinstance(artefact, Mapping) or "provenance" not in artefact:
-        raise TypeError(f"artefact must be a dict loaded by load_artefact, got "
-                        f"{_describe(artefact)}")
+        raise TypeError(
+            f"artefact must be a dict loaded by load_artefact, got {_describe(artefact)}"
+        )
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     made = artefact["provenance"]
-    same = (made["packages"].get("torch") == torch.__version__
-            and torch.device(made["machine"]["device"]).type == torch.device(device).type)
+    same = (
+        made["packages"].get("torch") == torch.__version__
+        and torch.device(made["machine"]["device"]).type == torch.device(device).type
+    )
     overlap = min(len(stored), len(live))
     gaps = [abs(s - v) for s, v in zip(stored[:overlap], live[:overlap])]
     allowed = [atol + rtol * abs(s) for s in stored[:overlap]]
     worst = max(range(overlap), key=lambda i: gaps[i] - allowed[i])
     agreement = Agreement(what, overlap, gaps[worst], worst, allowed[worst], same)
     if not agreement.agrees:
-        message = (f"{agreement}: stored {stored[worst]:.6g}, live {live[worst]:.6g}. ")
+        message = f"{agreement}: stored {stored[worst]:.6g}, live {live[worst]:.6g}. "
         if same:
             raise ArtefactMismatch(
                 message + f"The code behind the artefact changed since it was made "
                 f"({made['date']}, git {str(made['git_revision'])[:10]}); rerun "
                 f"`{made['command']}` and commit the new JSON."
             )
-        print(f"note: {message}This environment (torch {torch.__version__}, {device}) differs "
-              f"from the stored run's (torch {made['packages'].get('torch')}, "
-              f"{made['machine']['device']}), so small differences are expected.",
-              file=sys.stdout)
+        print(
+            f"note: {message}This environment (torch {torch.__version__}, {device}) differs "
+            f"from the stored run's (torch {made['packages'].get('torch')}, "
+            f"{made['machine']['device']}), so small differences are expected.",
+            file=sys.stdout,
+        )
     return agreement

@@ -35,7 +35,15 @@ import math
 import torch
 from torch import nn
 
-from helpers.validation import Dims, _describe, check_choice, check_lengths, check_positive_int
+from helpers.text import _prefix_mask
+from helpers.validation import (
+    Dims,
+    _describe,
+    check_choice,
+    check_lengths,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = [
     "masked_softmax",
@@ -49,19 +57,28 @@ __all__ = [
 
 def _valid_mask(valid_lens, N, Q, K, device):
     """A bool mask ``(N, Q, K)``: True where position k < the valid length of (n, q)."""
-    if not isinstance(valid_lens, torch.Tensor) or valid_lens.is_floating_point() \
-            or valid_lens.dtype == torch.bool:
-        raise TypeError(f"valid_lens must be an integer tensor of shape (N,) or (N, Q), "
-                        f"got {_describe(valid_lens)}")
+    if (
+        not isinstance(valid_lens, torch.Tensor)
+        or valid_lens.is_floating_point()
+        or valid_lens.dtype == torch.bool
+    ):
+        raise TypeError(
+            f"valid_lens must be an integer tensor of shape (N,) or (N, Q), "
+            f"got {_describe(valid_lens)}"
+        )
     if valid_lens.shape not in ((N,), (N, Q)):
-        raise ValueError(f"valid_lens must have shape (N,) = ({N},) or (N, Q) = ({N}, {Q}), "
-                         f"got {tuple(valid_lens.shape)}")
+        raise ValueError(
+            f"valid_lens must have shape (N,) = ({N},) or (N, Q) = ({N}, {Q}), "
+            f"got {tuple(valid_lens.shape)}"
+        )
     if valid_lens.numel() and (int(valid_lens.min()) < 0 or int(valid_lens.max()) > K):
-        raise ValueError(f"valid_lens must be between 0 and K = {K}, got "
-                         f"{int(valid_lens.min())} to {int(valid_lens.max())}")
+        raise ValueError(
+            f"valid_lens must be between 0 and K = {K}, got "
+            f"{int(valid_lens.min())} to {int(valid_lens.max())}"
+        )
     lens = valid_lens.to(device)
     lens = lens[:, None].expand(N, Q) if lens.dim() == 1 else lens
-    return torch.arange(K, device=device) < lens[..., None]
+    return _prefix_mask(lens, K)
 
 
 def masked_softmax(scores, valid_lens=None):
@@ -102,8 +119,10 @@ def _check_qkv(queries, keys, values, query_size=None, key_size=None):
     dims.tensor("values", values, ("N", "K", "Dv"))
     for name, tensor in (("keys", keys), ("values", values)):
         if tensor.dtype != queries.dtype or tensor.device != queries.device:
-            raise ValueError(f"{name} is {tensor.dtype} on {tensor.device}, but queries is "
-                             f"{queries.dtype} on {queries.device}: move them to one dtype and device")
+            raise ValueError(
+                f"{name} is {tensor.dtype} on {tensor.device}, but queries is "
+                f"{queries.dtype} on {queries.device}: move them to one dtype and device"
+            )
     return dims
 
 
@@ -173,9 +192,11 @@ class DotProductAttention(nn.Module):
         """``(context (N, Q, Dv), weights (N, Q, K))``; see :func:`masked_softmax` for valid_lens."""
         dims = _check_qkv(queries, keys, values)
         if dims["Dq"] != dims["Dk"]:
-            raise ValueError(f"queries and keys must have the same size for dot-product scores, "
-                             f"got Dq = {dims['Dq']} and Dk = {dims['Dk']}; "
-                             "MultiplicativeAttention allows different sizes")
+            raise ValueError(
+                f"queries and keys must have the same size for dot-product scores, "
+                f"got Dq = {dims['Dq']} and Dk = {dims['Dk']}; "
+                "MultiplicativeAttention allows different sizes"
+            )
         scores = torch.bmm(queries, keys.transpose(1, 2))
         if self.scaled:
             scores = scores / math.sqrt(dims["Dq"])
@@ -210,16 +231,28 @@ class SelfAttention(nn.Module):
     For a sequence ``x`` ``(N, T, D)``: ``Q = x W_q``, ``K = x W_k``, ``V = x W_v``
     (each ``nn.Linear(D, D)``), ``weights = masked_softmax(Q K^T / sqrt(D))``
     and the output ``(weights V) W_o``. Every position is computed at once,
-    with no recurrence over time. Holds the same parameters as
-    ``torch.nn.MultiheadAttention(D, num_heads=1, batch_first=True)``: its
-    ``in_proj_weight`` is ``W_q``, ``W_k`` and ``W_v`` stacked, its
-    ``out_proj`` is ``W_o``.
+    with no recurrence over time. Each projection is an affine map with a
+    bias (``W_q.weight`` ``(D, D)`` and ``W_q.bias`` ``(D,)``, and so on).
+
+    It computes the same function as
+    ``torch.nn.MultiheadAttention(D, num_heads=1, batch_first=True)`` with the
+    same numbers under other names: that module's ``in_proj_weight`` and
+    ``in_proj_bias`` are the weights and biases of ``W_q``, ``W_k``, ``W_v``
+    stacked in this order, and its ``out_proj`` is ``W_o``. The names differ,
+    so a ``state_dict`` does not load across; copy the tensors (chapter
+    "From attention to self-attention" does).
 
     Args:
-        embed_dim: D.
+        embed_dim: D, the size of each position's vector, in and out.
         causal: if True, position t attends to positions 0..t only (a decoder,
-            or a language model, must not read the future).
-        **factory: ``device`` and ``dtype`` of the parameters.
+            or a language model, must not read the future). Default: False.
+        **factory: ``device`` and ``dtype`` of the parameters, passed to the
+            four ``nn.Linear`` layers.
+
+    Raises:
+        TypeError, ValueError: ``embed_dim`` not an int >= 1, or ``causal``
+            not True or False; in :meth:`forward`, an ``x`` or ``lengths`` of
+            the wrong type or shape. The message names the argument.
     """
 
     def __init__(self, embed_dim, *, causal=False, **factory):
@@ -227,7 +260,8 @@ class SelfAttention(nn.Module):
         self.embed_dim = check_positive_int("embed_dim", embed_dim)
         self.causal = check_choice("causal", causal, (True, False))
         self.W_q, self.W_k, self.W_v, self.W_o = (
-            nn.Linear(embed_dim, embed_dim, **factory) for _ in range(4))
+            nn.Linear(embed_dim, embed_dim, **factory) for _ in range(4)
+        )
         self.attention = DotProductAttention(scaled=True)
 
     def forward(self, x, lengths=None):
@@ -283,9 +317,7 @@ class AlteredAttention(nn.Module):
             raise TypeError(f"attention must be an attention module, got {_describe(attention)}")
         self.attention = attention
         self.mode = check_choice("mode", mode, self.MODES)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(check_seed("seed", seed))
 
     def project_keys(self, keys):
         """The wrapped module's :meth:`AdditiveAttention.project_keys`, or ``None``."""
@@ -297,8 +329,11 @@ class AlteredAttention(nn.Module):
         extra = {name: value for name, value in extra.items() if value is not None}
         _, weights = self.attention(queries, keys, values, valid_lens, **extra)
         N, Q, K = weights.shape
-        valid = (torch.ones(N, Q, K, dtype=torch.bool, device=weights.device)
-                 if valid_lens is None else _valid_mask(valid_lens, N, Q, K, weights.device))
+        valid = (
+            torch.ones(N, Q, K, dtype=torch.bool, device=weights.device)
+            if valid_lens is None
+            else _valid_mask(valid_lens, N, Q, K, weights.device)
+        )
         if self.mode == "uniform":
             weights = valid / valid.sum(-1, keepdim=True).clamp(min=1)
             weights = weights.to(values.dtype)

@@ -24,12 +24,16 @@ __all__ = ["char_ngram_classifier", "choose_c"]
 
 
 def _check_ngram_range(ngram_range):
-    if (not isinstance(ngram_range, tuple) or len(ngram_range) != 2
-            or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
-                       for n in ngram_range)
-            or not 1 <= ngram_range[0] <= ngram_range[1]):
-        raise ValueError(f"ngram_range must be a tuple (low, high) of ints with "
-                         f"1 <= low <= high, got {ngram_range!r}")
+    if (
+        not isinstance(ngram_range, tuple)
+        or len(ngram_range) != 2
+        or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in ngram_range)
+        or not 1 <= ngram_range[0] <= ngram_range[1]
+    ):
+        raise ValueError(
+            f"ngram_range must be a tuple (low, high) of ints with "
+            f"1 <= low <= high, got {ngram_range!r}"
+        )
     return ngram_range
 
 
@@ -48,12 +52,21 @@ def char_ngram_classifier(*, C=1.0, ngram_range=(1, 4)):
         raise ValueError(f"C must be a number > 0, got {C!r}")
     ngram_range = _check_ngram_range(ngram_range)
     # liblinear: exact, deterministic and fast for two classes and sparse counts
-    return make_pipeline(CountVectorizer(analyzer="char_wb", ngram_range=ngram_range),
-                         LogisticRegression(C=float(C), solver="liblinear"))
+    return make_pipeline(
+        CountVectorizer(analyzer="char_wb", ngram_range=ngram_range),
+        LogisticRegression(C=float(C), solver="liblinear"),
+    )
 
 
-def choose_c(train_texts, train_labels, validation_texts, validation_labels, *,
-             grid=(0.1, 0.3, 1.0, 3.0, 10.0), ngram_range=(1, 4)):
+def choose_c(
+    train_texts,
+    train_labels,
+    validation_texts,
+    validation_labels,
+    *,
+    grid=(0.1, 0.3, 1.0, 3.0, 10.0),
+    ngram_range=(1, 4),
+):
     """Fit one classifier per ``C`` of ``grid`` and keep the best on validation accuracy.
 
     Ties go to the smaller ``C`` (the stronger penalty, the simpler model).
@@ -63,17 +76,21 @@ def choose_c(train_texts, train_labels, validation_texts, validation_labels, *,
     """
     train_texts = _check_texts("train_texts", train_texts)
     validation_texts = _check_texts("validation_texts", validation_texts)
-    for name, texts, labels in (("train_labels", train_texts, train_labels),
-                                ("validation_labels", validation_texts, validation_labels)):
+    for name, texts, labels in (
+        ("train_labels", train_texts, train_labels),
+        ("validation_labels", validation_texts, validation_labels),
+    ):
         if isinstance(labels, str) or not hasattr(labels, "__len__") or len(labels) != len(texts):
-            raise ValueError(f"{name} must have one label per text ({len(texts)}), "
-                             f"got {_describe(labels)}")
+            raise ValueError(
+                f"{name} must have one label per text ({len(texts)}), got {_describe(labels)}"
+            )
     if not grid or any(isinstance(c, bool) or not isinstance(c, numbers.Real) for c in grid):
         raise ValueError(f"grid must be a non-empty list of numbers, got {grid!r}")
     models, scores = {}, {}
     for C in sorted(grid):
-        models[C] = char_ngram_classifier(C=C, ngram_range=ngram_range).fit(train_texts,
-                                                                           list(train_labels))
+        models[C] = char_ngram_classifier(C=C, ngram_range=ngram_range).fit(
+            train_texts, list(train_labels)
+        )
         scores[C] = float(models[C].score(validation_texts, list(validation_labels)))
     best = max(scores, key=lambda C: (scores[C], -C))
     return models[best], scores

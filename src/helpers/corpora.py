@@ -19,7 +19,7 @@ Names and words are lower-cased ASCII letters.
 
 import re
 
-from helpers.validation import _describe, check_choice, check_positive_int
+from helpers.validation import _describe, check_choice, check_positive_int, check_seed
 
 __all__ = [
     "CENSUS_LISTS",
@@ -190,10 +190,11 @@ def hyphenation_splits(size=20_000, *, seed=0, min_length=4, max_length=15, lang
     size = check_positive_int("size", size)
     pool = english_words(min_length=min_length, max_length=max_length)
     if size > len(pool):
-        raise ValueError(f"size = {size} is more than the {len(pool):,} words of "
-                         f"{min_length} to {max_length} letters")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+        raise ValueError(
+            f"size = {size} is more than the {len(pool):,} words of "
+            f"{min_length} to {max_length} letters"
+        )
+    seed = check_seed("seed", seed)
     sample = sorted(np.random.default_rng(seed).choice(pool, size=size, replace=False).tolist())
     splits = split_by_group(sample, hyphenation_group, seed=seed)
     labels = {name: hyphenation_labels(items, language=language) for name, items in splits.items()}

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from helpers.validation import _describe
+from helpers.validation import _describe, check_seed
 
 __all__ = [
     "Summary",
@@ -70,8 +70,11 @@ def _values(name, values, *, minimum=2):
 
 
 def _check_confidence(confidence):
-    if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
-            or not 0 < confidence < 1):
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0 < confidence < 1
+    ):
         raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
     return float(confidence)
 
@@ -123,9 +126,11 @@ class Summary:
 
     def format(self, digits=3):
         """``'0.839 ± 0.100 (95% CI 0.715 to 0.963, 5 seeds)'``: mean ± standard deviation."""
-        return (f"{_number(self.mean, digits)} ± {_number(self.std, digits)} "
-                f"({self.confidence:.0%} CI {_number(self.low, digits)} to "
-                f"{_number(self.high, digits)}, {self.n} {self.unit})")
+        return (
+            f"{_number(self.mean, digits)} ± {_number(self.std, digits)} "
+            f"({self.confidence:.0%} CI {_number(self.low, digits)} to "
+            f"{_number(self.high, digits)}, {self.n} {self.unit})"
+        )
 
     def __str__(self):
         return self.format()
@@ -145,8 +150,7 @@ def summarize(values, *, confidence=0.95, unit="seeds"):
     array = _values("values", values)
     confidence = _check_confidence(confidence)
     mean, std, sem, low, high = _t_interval(array, confidence)
-    return Summary(tuple(array.tolist()), mean, std, sem, low, high, confidence,
-                   _check_unit(unit))
+    return Summary(tuple(array.tolist()), mean, std, sem, low, high, confidence, _check_unit(unit))
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,9 @@ class Difference:
         difference"`` (the interval contains zero).
         """
         if not isinstance(lower_is_better, bool):
-            raise TypeError(f"lower_is_better must be True or False, got "
-                            f"{_describe(lower_is_better)}")
+            raise TypeError(
+                f"lower_is_better must be True or False, got {_describe(lower_is_better)}"
+            )
         if not self.excludes_zero:
             return "no measurable difference"
         a_lower = self.high < 0
@@ -196,17 +201,22 @@ class Difference:
     def format(self, digits=3):
         """``'A - B = -0.012 (95% CI -0.020 to -0.004, paired t over 5 seeds)'``."""
         a, b = self.names
-        return (f"{a} - {b} = {_number(self.mean, digits)} ({self.confidence:.0%} CI "
-                f"{_number(self.low, digits)} to {_number(self.high, digits)}, "
-                f"{self.method} over {self.n} {self.unit})")
+        return (
+            f"{a} - {b} = {_number(self.mean, digits)} ({self.confidence:.0%} CI "
+            f"{_number(self.low, digits)} to {_number(self.high, digits)}, "
+            f"{self.method} over {self.n} {self.unit})"
+        )
 
     def __str__(self):
         return self.format()
 
 
 def _check_names(names):
-    if not (isinstance(names, (tuple, list)) and len(names) == 2
-            and all(isinstance(name, str) and name for name in names)):
+    if not (
+        isinstance(names, (tuple, list))
+        and len(names) == 2
+        and all(isinstance(name, str) and name for name in names)
+    ):
         raise TypeError(f"names must be two strings (a, b), got {_describe(names)}")
     return tuple(names)
 
@@ -244,19 +254,25 @@ def paired_difference(a, b, *, names=("A", "B"), confidence=0.95, unit="seeds"):
     mean, _, _, low, high = _t_interval(differences, confidence)
     if np.all(differences == differences[0]):  # no spread: the interval is the point itself
         low = high = mean
-    return Difference(_check_names(names), tuple(differences.tolist()), mean, low, high,
-                      len(differences), confidence, _check_unit(unit), "paired t")
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-    return int(seed)
+    return Difference(
+        _check_names(names),
+        tuple(differences.tolist()),
+        mean,
+        low,
+        high,
+        len(differences),
+        confidence,
+        _check_unit(unit),
+        "paired t",
+    )
 
 
 def _check_resamples(n_resamples):
-    if (isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral)
-            or n_resamples < 100):
+    if (
+        isinstance(n_resamples, bool)
+        or not isinstance(n_resamples, numbers.Integral)
+        or n_resamples < 100
+    ):
         raise ValueError(f"n_resamples must be an int >= 100, got {n_resamples!r}")
     return int(n_resamples)
 
@@ -273,17 +289,31 @@ def bootstrap_interval(values, *, confidence=0.95, n_resamples=2000, seed=0, uni
     """
     array = _values("values", values)
     confidence = _check_confidence(confidence)
-    result = stats.bootstrap((array,), np.mean, confidence_level=confidence,
-                             n_resamples=_check_resamples(n_resamples), method="percentile",
-                             vectorized=True, rng=np.random.default_rng(_check_seed(seed)))
+    result = stats.bootstrap(
+        (array,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=_check_resamples(n_resamples),
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(check_seed("seed", seed)),
+    )
     std = float(array.std(ddof=1))
-    return Summary(tuple(array.tolist()), float(array.mean()), std, std / math.sqrt(len(array)),
-                   float(result.confidence_interval.low), float(result.confidence_interval.high),
-                   confidence, _check_unit(unit))
+    return Summary(
+        tuple(array.tolist()),
+        float(array.mean()),
+        std,
+        std / math.sqrt(len(array)),
+        float(result.confidence_interval.low),
+        float(result.confidence_interval.high),
+        confidence,
+        _check_unit(unit),
+    )
 
 
-def bootstrap_difference(a, b, *, names=("A", "B"), confidence=0.95, n_resamples=2000, seed=0,
-                         unit="items"):
+def bootstrap_difference(
+    a, b, *, names=("A", "B"), confidence=0.95, n_resamples=2000, seed=0, unit="items"
+):
     """Compare two models on the same test items: a paired bootstrap of the mean of ``a - b``.
 
     ``a[i]`` and ``b[i]`` are the two models' scores on item ``i`` (a loss, or
@@ -296,13 +326,27 @@ def bootstrap_difference(a, b, *, names=("A", "B"), confidence=0.95, n_resamples
     a, b = _pair(a, b, 2)
     confidence = _check_confidence(confidence)
     differences = a - b
-    result = stats.bootstrap((differences,), np.mean, confidence_level=confidence,
-                             n_resamples=_check_resamples(n_resamples), method="percentile",
-                             vectorized=True, rng=np.random.default_rng(_check_seed(seed)))
+    result = stats.bootstrap(
+        (differences,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=_check_resamples(n_resamples),
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(check_seed("seed", seed)),
+    )
     interval = result.confidence_interval
-    return Difference(_check_names(names), (), float(differences.mean()), float(interval.low),
-                      float(interval.high), len(differences), confidence, _check_unit(unit),
-                      "paired bootstrap")
+    return Difference(
+        _check_names(names),
+        (),
+        float(differences.mean()),
+        float(interval.low),
+        float(interval.high),
+        len(differences),
+        confidence,
+        _check_unit(unit),
+        "paired bootstrap",
+    )
 
 
 class ClaimNotSupported(AssertionError):

@@ -35,13 +35,23 @@ from torch import nn
 from torch.nn import functional as F
 
 from helpers import modules
-from helpers.experiments import LastStateRegressor, recurrent_layer
+from helpers.experiments import LastStateRegressor
+from helpers.layers import recurrent_layer
 from helpers.tasks import adding_problem, make_loader
-from helpers.training import EarlyStopping, evaluate, train
-from helpers.validation import _describe, check_positive_int, check_positive_number
+from helpers.training import EarlyStopping, train
+from helpers.validation import _describe, check_positive_int, check_positive_number, check_seed
 
-__all__ = ["PINNED_FORGET_BIAS", "pin_forget_gate", "set_input_bias", "no_forget_model",
-           "continual_adding", "StreamRegressor", "stream_model", "fit_stream", "stream_run"]
+__all__ = [
+    "PINNED_FORGET_BIAS",
+    "pin_forget_gate",
+    "set_input_bias",
+    "no_forget_model",
+    "continual_adding",
+    "StreamRegressor",
+    "stream_model",
+    "fit_stream",
+    "stream_run",
+]
 
 #: The forget-gate bias that holds sigma(a_f) at exactly 1.0 in float32 and float64
 #: (exp(-1e4) underflows to 0), so that its derivative, and every gradient through it, is 0.
@@ -50,8 +60,9 @@ PINNED_FORGET_BIAS = 1e4
 
 def _check_lstm(lstm):
     if not isinstance(lstm, (nn.LSTM, modules.LSTM)):
-        raise TypeError(f"lstm must be a torch.nn.LSTM or helpers.modules.LSTM, got "
-                        f"{_describe(lstm)}")
+        raise TypeError(
+            f"lstm must be a torch.nn.LSTM or helpers.modules.LSTM, got {_describe(lstm)}"
+        )
     if not lstm.bias:
         raise ValueError("lstm was built with bias=False: the gates have no bias to set")
     return lstm
@@ -72,11 +83,11 @@ def pin_forget_gate(lstm):
     with torch.no_grad():
         for name, parameter in lstm.named_parameters():
             if name.startswith(("weight_ih", "weight_hh")):
-                parameter[H:2 * H] = 0.0
+                parameter[H : 2 * H] = 0.0
             elif name.startswith("bias_ih"):
-                parameter[H:2 * H] = PINNED_FORGET_BIAS
+                parameter[H : 2 * H] = PINNED_FORGET_BIAS
             elif name.startswith("bias_hh"):
-                parameter[H:2 * H] = 0.0
+                parameter[H : 2 * H] = 0.0
     return lstm
 
 
@@ -103,7 +114,7 @@ def no_forget_model(*, seed, input_bias=None, hidden_size=32):
     with :func:`pin_forget_gate` and, unless ``input_bias`` is ``None``,
     :func:`set_input_bias`.
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed("seed", seed))
     model = LastStateRegressor("LSTM", 2, check_positive_int("hidden_size", hidden_size))
     pin_forget_gate(model.rnn)
     if input_bias is not None:
@@ -152,7 +163,7 @@ class StreamRegressor(nn.Module):
 
 def stream_model(*, seed, forget_gate=True, input_bias=None, hidden_size=32):
     """A :class:`StreamRegressor` of ``seed`` with a ``torch.nn.LSTM``, or the 1997 unit (``forget_gate=False``)."""
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed("seed", seed))
     rnn = recurrent_layer("LSTM", 3, check_positive_int("hidden_size", hidden_size))
     model = StreamRegressor(rnn, hidden_size)
     if not forget_gate:
@@ -164,8 +175,10 @@ def stream_model(*, seed, forget_gate=True, input_bias=None, hidden_size=32):
 
 def _stream_splits(segments, test_segments, segment_length, seed):
     # three independent draws, as helpers.tasks.task_splits makes them
-    children = np.random.SeedSequence(int(seed)).spawn(3)
-    seeds = [int(child.generate_state(1, dtype=np.uint64)[0]) for child in children]
+    # (the first 32-bit word of each child: the low half of the 64-bit seeds these
+    # splits were first drawn with, and all of a seed that torch's generator uses)
+    children = np.random.SeedSequence(check_seed("seed", seed)).spawn(3)
+    seeds = [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
     return {
         "train": continual_adding(5000, segments, segment_length, seed=seeds[0]),
         "validation": continual_adding(200, segments, segment_length, seed=seeds[1]),
@@ -173,8 +186,18 @@ def _stream_splits(segments, test_segments, segment_length, seed):
     }
 
 
-def fit_stream(model, *, seed, epochs, lr=1e-2, segments=5, test_segments=200,
-               segment_length=20, batch_size=50, clip_norm=1.0):
+def fit_stream(
+    model,
+    *,
+    seed,
+    epochs,
+    lr=1e-2,
+    segments=5,
+    test_segments=200,
+    segment_length=20,
+    batch_size=50,
+    clip_norm=1.0,
+):
     """Train ``model`` on continual adding streams; score it per segment on longer test streams.
 
     Training: 5,000 streams of ``segments`` segments, validation: 200 streams
@@ -197,11 +220,15 @@ def fit_stream(model, *, seed, epochs, lr=1e-2, segments=5, test_segments=200,
     splits = _stream_splits(segments, test_segments, segment_length, seed)
     start = time.perf_counter()
     history = train(
-        model, make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
-        F.mse_loss, epochs=epochs, optimizer=torch.optim.Adam(model.parameters(), lr=lr),
+        model,
+        make_loader(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
+        F.mse_loss,
+        epochs=epochs,
+        optimizer=torch.optim.Adam(model.parameters(), lr=lr),
         clip_norm=clip_norm,
         val_loader=make_loader(*splits["validation"], batch_size=200, shuffle=False),
-        early_stopping=EarlyStopping(patience=epochs, restore_best=True), progress=False,
+        early_stopping=EarlyStopping(patience=epochs, restore_best=True),
+        progress=False,
         description=f"continual adding, seed {seed}",
     )
     seconds = time.perf_counter() - start
@@ -210,23 +237,37 @@ def fit_stream(model, *, seed, epochs, lr=1e-2, segments=5, test_segments=200,
     with torch.no_grad():
         errors = (model(x_test) - y_test) ** 2  # (N, S)
         cells, state = [], None
-        for segment in x_test.split(segment_length, dim=1):  # the same stream, one segment at a time
+        for segment in x_test.split(
+            segment_length, dim=1
+        ):  # the same stream, one segment at a time
             _, state = model.rnn(segment, state)
             cells.append(state[1].abs().mean().item())
     return {
-        "seed": seed, "epochs": epochs, "lr": lr, "segments": segments,
-        "test_segments": test_segments, "segment_length": segment_length,
-        "train_mse": history["train_loss"], "val_mse": history["val_loss"],
-        "best_epoch": history.best_epoch, "test_mse": errors.mean().item(),
+        "seed": seed,
+        "epochs": epochs,
+        "lr": lr,
+        "segments": segments,
+        "test_segments": test_segments,
+        "segment_length": segment_length,
+        "train_mse": history["train_loss"],
+        "val_mse": history["val_loss"],
+        "best_epoch": history.best_epoch,
+        "test_mse": errors.mean().item(),
         "test_mse_by_segment": errors.mean(dim=0).tolist(),
-        "test_mean_abs_cell_by_segment": cells, "seconds": seconds, "model": model,
+        "test_mean_abs_cell_by_segment": cells,
+        "seconds": seconds,
+        "model": model,
     }
 
 
 def stream_run(*, seed, epochs, forget_gate=True, input_bias=None, keep_model=False, **fit_kwargs):
     """:func:`stream_model` then :func:`fit_stream` for ``seed``; the dict without ``model`` unless ``keep_model``."""
-    result = fit_stream(stream_model(seed=seed, forget_gate=forget_gate, input_bias=input_bias),
-                        seed=seed, epochs=epochs, **fit_kwargs)
+    result = fit_stream(
+        stream_model(seed=seed, forget_gate=forget_gate, input_bias=input_bias),
+        seed=seed,
+        epochs=epochs,
+        **fit_kwargs,
+    )
     if not keep_model:
         del result["model"]
     return result

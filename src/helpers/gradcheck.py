@@ -15,20 +15,13 @@ import numbers
 
 import numpy as np
 
-from helpers.validation import _describe, check_positive_number
+from helpers.validation import _describe, check_float_array, check_positive_number
 
 __all__ = ["numerical_gradient", "rel_error"]
 
 
 def _check_float_array(name, value):
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {_describe(value)}")
-    if not np.issubdtype(value.dtype, np.floating):
-        raise TypeError(
-            f"{name} must hold floats (float64 recommended), got dtype {value.dtype}; "
-            f"convert it with {name}.astype(np.float64)"
-        )
-    return value
+    return check_float_array(name, value, dtypes="float64 recommended")
 
 
 def _scalar_output(value):

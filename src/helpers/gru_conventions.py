@@ -22,10 +22,18 @@ import torch
 from helpers.experiments import LastStateRegressor, train_adding
 from helpers.modules import GRU
 from helpers.training import EarlyStopping
-from helpers.validation import check_choice
+from helpers.validation import check_choice, check_seed
 
-__all__ = ["CONVENTIONS", "ResetBeforeGRU", "convention_run", "model_from_weights", "SEEDS", "LENGTH", "MAX_EPOCHS",
-           "PATIENCE"]
+__all__ = [
+    "CONVENTIONS",
+    "ResetBeforeGRU",
+    "convention_run",
+    "model_from_weights",
+    "SEEDS",
+    "LENGTH",
+    "MAX_EPOCHS",
+    "PATIENCE",
+]
 
 #: The two forms: ``"reset after"`` (PyTorch's) and ``"reset before"`` (Chung et al. 2014).
 CONVENTIONS = ("reset after", "reset before")
@@ -61,9 +69,19 @@ class ResetBeforeGRU(GRU):
         return ((1 - z) * h_prev + z * h_tilde,)
 
 
-def convention_run(convention, *, seed, length=LENGTH, lr=1e-2, max_epochs=MAX_EPOCHS,
-                   patience=PATIENCE, hidden_size=32, device=None, keep_model=False,
-                   store_weights=False):
+def convention_run(
+    convention,
+    *,
+    seed,
+    length=LENGTH,
+    lr=1e-2,
+    max_epochs=MAX_EPOCHS,
+    patience=PATIENCE,
+    hidden_size=32,
+    device=None,
+    keep_model=False,
+    store_weights=False,
+):
     """Train one GRU form on the adding problem until validation stops improving.
 
     Both forms start from the weights ``torch.manual_seed(seed)`` gives a
@@ -91,27 +109,43 @@ def convention_run(convention, *, seed, length=LENGTH, lr=1e-2, max_epochs=MAX_E
         model, scored once) and ``baseline_mse`` (always answering 1).
     """
     check_choice("convention", convention, CONVENTIONS)
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed("seed", seed))
     model = LastStateRegressor("GRU", 2, hidden_size, implementation="scratch")
     if convention == "reset before":
         reset_before = ResetBeforeGRU(2, hidden_size, batch_first=True)
         reset_before.load_state_dict(model.rnn.state_dict())
         model.rnn = reset_before
-    result = train_adding(model, length, seed=seed, lr=lr, epochs=max_epochs, device=device,
-                          early_stopping=EarlyStopping(patience=patience),
-                          description=f"GRU ({convention}), adding T = {length}, seed {seed}")
+    result = train_adding(
+        model,
+        length,
+        seed=seed,
+        lr=lr,
+        epochs=max_epochs,
+        device=device,
+        early_stopping=EarlyStopping(patience=patience),
+        description=f"GRU ({convention}), adding T = {length}, seed {seed}",
+    )
     record = {
-        "convention": convention, "seed": seed, "length": length, "lr": lr,
-        "max_epochs": max_epochs, "patience": patience, "parameters": result["parameters"],
-        "train_loss": result["train_mse"], "val_loss": result["val_mse"],
-        "best_epoch": result["best_epoch"], "stopped_early": result["stopped_early"],
-        "test_mse": result["test_mse"], "baseline_mse": result["baseline_mse"],
+        "convention": convention,
+        "seed": seed,
+        "length": length,
+        "lr": lr,
+        "max_epochs": max_epochs,
+        "patience": patience,
+        "parameters": result["parameters"],
+        "train_loss": result["train_mse"],
+        "val_loss": result["val_mse"],
+        "best_epoch": result["best_epoch"],
+        "stopped_early": result["stopped_early"],
+        "test_mse": result["test_mse"],
+        "baseline_mse": result["baseline_mse"],
     }
     if keep_model:
         record["model"] = result["model"]
     if store_weights:
-        record["weights"] = {name: value.tolist()
-                             for name, value in result["model"].state_dict().items()}
+        record["weights"] = {
+            name: value.tolist() for name, value in result["model"].state_dict().items()
+        }
     return record
 
 

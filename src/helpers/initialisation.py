@@ -28,16 +28,24 @@ from torch import nn
 from helpers import modules
 from helpers.validation import _describe, check_choice
 
-__all__ = ["INITIALISATIONS", "initialise_recurrent", "spectral_radius",
-           "largest_singular_value", "power_norms"]
+__all__ = [
+    "INITIALISATIONS",
+    "initialise_recurrent",
+    "spectral_radius",
+    "largest_singular_value",
+    "power_norms",
+]
 
 #: The recurrent initialisations :func:`initialise_recurrent` knows.
 INITIALISATIONS = ("default", "orthogonal", "identity", "radius")
 
 
 def _matrix(name, matrix):
-    if not isinstance(matrix, torch.Tensor) or matrix.dim() != 2 \
-            or matrix.shape[0] != matrix.shape[1]:
+    if (
+        not isinstance(matrix, torch.Tensor)
+        or matrix.dim() != 2
+        or matrix.shape[0] != matrix.shape[1]
+    ):
         raise ValueError(f"{name} must be a square matrix (H, H), got {_describe(matrix)}")
     return matrix.detach()
 

@@ -35,7 +35,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from helpers.device import supports_float64
-from helpers.experiments import text_model_parts
 from helpers.text import (
     BOS,
     EOS,
@@ -48,7 +47,14 @@ from helpers.text import (
     sequence_loss,
     split_items,
 )
-from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
+from helpers.text_models import text_model_parts
+from helpers.validation import (
+    _describe,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
 __all__ = [
     "language_model_dataset",
@@ -61,6 +67,30 @@ __all__ = [
     "encode_state_dict",
     "load_surname_model",
 ]
+
+
+def _check_context_and_token(context, token, size_name, size, known, outcomes):
+    """Check the ``(context, token)`` of an n-gram model's ``probability``.
+
+    ``context`` must be a tuple of ``size - 1`` characters of the vocabulary
+    (``known``) or ``<bos>``, and ``token`` one of ``outcomes``; ``size_name``
+    names the model's n (``"n"``, ``"order"``) in the message.
+    """
+    if not isinstance(context, tuple) or len(context) != size - 1:
+        raise ValueError(
+            f"context must be a tuple of {size_name} - 1 = {size - 1} tokens, "
+            f"got {_describe(context)}"
+        )
+    allowed = known | {BOS}
+    if any(not isinstance(c, str) or c not in allowed for c in context):
+        raise ValueError(
+            f"context must hold characters of the vocabulary or '<bos>', got {context!r}"
+        )
+    if token not in outcomes:
+        raise ValueError(
+            f"token must be one of the {len(outcomes)} outcomes "
+            f"(a character of the vocabulary or '<eos>'), got {token!r}"
+        )
 
 
 def _check_vocab(vocab):
@@ -116,16 +146,34 @@ class CharLanguageModel(nn.Module):
         **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
-    def __init__(self, vocab_size, *, unit="GRU", embedding_dim=32, hidden_size=128,
-                 implementation="torch", dropout=0.0, **layer_kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        *,
+        unit="GRU",
+        embedding_dim=32,
+        hidden_size=128,
+        implementation="torch",
+        dropout=0.0,
+        **layer_kwargs,
+    ):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size, minimum=2)
-        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
-                or not 0 <= dropout < 1):
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, numbers.Real)
+            or not 0 <= dropout < 1
+        ):
             raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
         self.embedding, self.rnn, self.read_out = text_model_parts(
-            vocab_size, vocab_size, unit=unit, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, implementation=implementation, **layer_kwargs)
+            vocab_size,
+            vocab_size,
+            unit=unit,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            implementation=implementation,
+            **layer_kwargs,
+        )
         # Identity at 0: no random numbers drawn, so seeds give the same runs as before
         self.dropout = nn.Dropout(float(dropout)) if dropout else nn.Identity()
 
@@ -184,8 +232,9 @@ def perplexity(model, loader, *, device=None):
             )
         if not supports_float64(logits.device):  # Apple's MPS: sum in float64 on the CPU
             logits, targets = logits.cpu(), targets.cpu()
-        total += F.cross_entropy(logits.transpose(1, 2).double(), targets,
-                                 ignore_index=IGNORE_INDEX, reduction="sum").item()
+        total += F.cross_entropy(
+            logits.transpose(1, 2).double(), targets, ignore_index=IGNORE_INDEX, reduction="sum"
+        ).item()
         count += int((targets != IGNORE_INDEX).sum())
     if count == 0:
         raise ValueError("loader holds no target tokens to score")
@@ -220,8 +269,10 @@ class NgramModel:
         self.n = check_positive_int("n", n)
         self.vocab = _check_vocab(vocab)
         if vocab.level != "char":
-            raise ValueError(f"NgramModel counts characters: vocab must have level='char', "
-                             f"got level={vocab.level!r}")
+            raise ValueError(
+                f"NgramModel counts characters: vocab must have level='char', "
+                f"got level={vocab.level!r}"
+            )
         self.alpha = alpha
         self.outcomes = [t for t in vocab.itos if t not in ("<pad>", "<unk>", BOS)]
         self._known = set(self.outcomes) - {EOS}
@@ -241,8 +292,10 @@ class NgramModel:
             self._alpha = check_positive_number("alpha", value)
 
     def __repr__(self):
-        return (f"NgramModel(n={self.n}, alpha={self.alpha:g}, {len(self.outcomes)} outcomes, "
-                f"{sum(self.context_counts.values())} counted events)")
+        return (
+            f"NgramModel(n={self.n}, alpha={self.alpha:g}, {len(self.outcomes)} outcomes, "
+            f"{sum(self.context_counts.values())} counted events)"
+        )
 
     def _tokens(self, name, index, text):
         unknown = sorted(set(text) - self._known)
@@ -281,16 +334,7 @@ class NgramModel:
 
     def probability(self, context, token):
         """P(token | context), ``context`` the tuple of the n - 1 tokens before ``token``."""
-        if not isinstance(context, tuple) or len(context) != self.n - 1:
-            raise ValueError(f"context must be a tuple of n - 1 = {self.n - 1} tokens, "
-                             f"got {_describe(context)}")
-        allowed = self._known | {BOS}
-        if any(not isinstance(c, str) or c not in allowed for c in context):
-            raise ValueError(f"context must hold characters of the vocabulary or '<bos>', "
-                             f"got {context!r}")
-        if token not in self.outcomes:
-            raise ValueError(f"token must be one of the {len(self.outcomes)} outcomes "
-                             f"(a character of the vocabulary or '<eos>'), got {token!r}")
+        _check_context_and_token(context, token, "n", self.n, self._known, self.outcomes)
         return self._probability((*context, token))
 
     def nll(self, texts):
@@ -331,13 +375,14 @@ def sample(model, vocab, *, num_samples=10, temperature=1.0, max_length=20, seed
         raise TypeError(f"model must be a CharLanguageModel, got {_describe(model)}")
     _check_vocab(vocab)
     if len(vocab) != model.vocab_size:
-        raise ValueError(f"vocab has {len(vocab)} tokens but the model scores "
-                         f"{model.vocab_size}: pass the vocabulary the model was trained with")
+        raise ValueError(
+            f"vocab has {len(vocab)} tokens but the model scores "
+            f"{model.vocab_size}: pass the vocabulary the model was trained with"
+        )
     num_samples = check_positive_int("num_samples", num_samples)
     temperature = check_positive_number("temperature", temperature)
     max_length = check_positive_int("max_length", max_length)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+    seed = check_seed("seed", seed)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     model.eval()
@@ -379,10 +424,23 @@ def _round(values, digits=7):
     return [float(f"{value:.{digits}g}") for value in values]
 
 
-def train_surname_model(*, seed, hidden_size=128, dropout=0.0, learning_rate=3e-3,
-                        embedding_dim=32, batch_size=64, max_epochs=40, patience=3,
-                        max_steps=None, implementation="torch", splits=None, device="cpu",
-                        score_test=False, progress=False):
+def train_surname_model(
+    *,
+    seed,
+    hidden_size=128,
+    dropout=0.0,
+    learning_rate=3e-3,
+    embedding_dim=32,
+    batch_size=64,
+    max_epochs=40,
+    patience=3,
+    max_steps=None,
+    implementation="torch",
+    splits=None,
+    device="cpu",
+    score_test=False,
+    progress=False,
+):
     """Train the chapter's GRU language model on the census surnames, to early stopping.
 
     The stated criterion: Adam at ``learning_rate``, batches of ``batch_size``
@@ -418,7 +476,7 @@ def train_surname_model(*, seed, hidden_size=128, dropout=0.0, learning_rate=3e-
     """
     from helpers.training import EarlyStopping, train
 
-    seed = check_positive_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     check_choice("implementation", implementation, ("torch", "scratch"))
     if max_steps is not None:
         max_steps = check_positive_int("max_steps", max_steps)
@@ -426,35 +484,65 @@ def train_surname_model(*, seed, hidden_size=128, dropout=0.0, learning_rate=3e-
         raise TypeError(f"score_test must be True or False, got {_describe(score_test)}")
     splits = surname_splits() if splits is None else splits
     if not isinstance(splits, dict) or set(splits) != {"train", "validation", "test"}:
-        raise TypeError(f"splits must be a dict with 'train', 'validation' and 'test' lists, "
-                        f"got {_describe(splits)}")
+        raise TypeError(
+            f"splits must be a dict with 'train', 'validation' and 'test' lists, "
+            f"got {_describe(splits)}"
+        )
     vocab = Vocab(splits["train"])
     datasets = {split: language_model_dataset(names, vocab) for split, names in splits.items()}
 
     def whole(split):  # one batch: the loss is the exact mean over its characters
-        return make_sequence_loader(datasets[split], pad_id=vocab.pad_id,
-                                    batch_size=len(datasets[split]), shuffle=False)
+        return make_sequence_loader(
+            datasets[split], pad_id=vocab.pad_id, batch_size=len(datasets[split]), shuffle=False
+        )
 
     torch.manual_seed(seed)
-    model = CharLanguageModel(len(vocab), unit="GRU", embedding_dim=embedding_dim,
-                              hidden_size=hidden_size, implementation=implementation,
-                              dropout=dropout, device=device)
-    train_loader = make_sequence_loader(datasets["train"], pad_id=vocab.pad_id,
-                                        batch_size=batch_size, shuffle=True, seed=seed,
-                                        by_length=True)
+    model = CharLanguageModel(
+        len(vocab),
+        unit="GRU",
+        embedding_dim=embedding_dim,
+        hidden_size=hidden_size,
+        implementation=implementation,
+        dropout=dropout,
+        device=device,
+    )
+    train_loader = make_sequence_loader(
+        datasets["train"],
+        pad_id=vocab.pad_id,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        by_length=True,
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     start = time.perf_counter()
     if max_steps is None:
-        history = train(model, train_loader, sequence_loss, epochs=max_epochs,
-                        optimizer=optimizer, val_loader=whole("validation"),
-                        early_stopping=EarlyStopping(patience=patience), device=device,
-                        progress=progress, description=f"GRU {hidden_size}, seed {seed}")
+        history = train(
+            model,
+            train_loader,
+            sequence_loss,
+            epochs=max_epochs,
+            optimizer=optimizer,
+            val_loader=whole("validation"),
+            early_stopping=EarlyStopping(patience=patience),
+            device=device,
+            progress=progress,
+            description=f"GRU {hidden_size}, seed {seed}",
+        )
         best_epoch = history.best_epoch
     else:
         steps = list(itertools.islice(iter(train_loader), max_steps))
-        history = train(model, steps, sequence_loss, epochs=1, optimizer=optimizer,
-                        val_loader=whole("validation"), device=device, progress=progress,
-                        description=f"GRU {hidden_size}, seed {seed}, {len(steps)} steps")
+        history = train(
+            model,
+            steps,
+            sequence_loss,
+            epochs=1,
+            optimizer=optimizer,
+            val_loader=whole("validation"),
+            device=device,
+            progress=progress,
+            description=f"GRU {hidden_size}, seed {seed}, {len(steps)} steps",
+        )
         best_epoch = 1
     seconds = time.perf_counter() - start
     model.eval()
@@ -468,9 +556,10 @@ def train_surname_model(*, seed, hidden_size=128, dropout=0.0, learning_rate=3e-
         "epochs_run": len(val_loss),
         "stopped_early": bool(getattr(history, "stopped_early", False)),
         "val_perplexity": math.exp(val_loss[best_epoch - 1]),
-        "test_perplexity": (perplexity(model, whole("test"), device=device)["perplexity"]
-                            if score_test else None),
-        "step_loss": _round(history.step_loss[:len(train_loader)]),
+        "test_perplexity": (
+            perplexity(model, whole("test"), device=device)["perplexity"] if score_test else None
+        ),
+        "step_loss": _round(history.step_loss[: len(train_loader)]),
         "seconds_per_epoch": round(seconds / len(val_loss), 2),
     }
     return model, record
@@ -483,17 +572,24 @@ def encode_state_dict(model):
     encoded = {}
     for name, tensor in model.state_dict().items():
         array = tensor.detach().to("cpu", torch.float32).contiguous().numpy()
-        encoded[name] = {"shape": list(array.shape),
-                         "data": base64.b64encode(array.tobytes()).decode("ascii")}
+        encoded[name] = {
+            "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
     return encoded
 
 
 def _decode_state_dict(encoded):
     import numpy as np
 
-    return {name: torch.from_numpy(np.frombuffer(base64.b64decode(entry["data"]),
-                                                 dtype=np.float32).reshape(entry["shape"]).copy())
-            for name, entry in encoded.items()}
+    return {
+        name: torch.from_numpy(
+            np.frombuffer(base64.b64decode(entry["data"]), dtype=np.float32)
+            .reshape(entry["shape"])
+            .copy()
+        )
+        for name, entry in encoded.items()
+    }
 
 
 def load_surname_model(artefact, *, device="cpu"):
@@ -511,10 +607,16 @@ def load_surname_model(artefact, *, device="cpu"):
         weights = _decode_state_dict(artefact["summary"]["weights_of_seed_0"])
         settings = artefact["settings"]
     except (KeyError, TypeError):
-        raise ValueError("artefact must be the loaded 'lm_gru' artefact, with summary.chosen "
-                         "and summary.weights_of_seed_0") from None
-    model = CharLanguageModel(weights["embedding.weight"].shape[0], unit="GRU",
-                              embedding_dim=settings["embedding_dim"],
-                              hidden_size=chosen["hidden_size"], dropout=chosen["dropout"])
+        raise ValueError(
+            "artefact must be the loaded 'lm_gru' artefact, with summary.chosen "
+            "and summary.weights_of_seed_0"
+        ) from None
+    model = CharLanguageModel(
+        weights["embedding.weight"].shape[0],
+        unit="GRU",
+        embedding_dim=settings["embedding_dim"],
+        hidden_size=chosen["hidden_size"],
+        dropout=chosen["dropout"],
+    )
     model.load_state_dict(weights)
     return model.to(device).eval()

@@ -37,12 +37,12 @@ def one_edit_apart(a, b):
     while start < len(a) and a[start] == b[start]:
         start += 1
     if len(a) == len(b):  # one substitution: the rest after it must match
-        return a[start + 1:] == b[start + 1:]
-    return a[start:] == b[start + 1:]  # b has one letter more, at ``start``
+        return a[start + 1 :] == b[start + 1 :]
+    return a[start:] == b[start + 1 :]  # b has one letter more, at ``start``
 
 
 def _deletions(word):
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def near_duplicates(items, reference):

@@ -50,6 +50,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from helpers.text import length_mask
 from helpers.validation import (
     Dims,
     _describe,
@@ -107,8 +108,10 @@ def rnn_update(x_projected, h_prev, weight_hh, bias_hh, nonlinearity="tanh"):
             shape `(N, H)`. It is an argument because it does not depend on
             the previous state, so :class:`RNN` computes it for all steps at once.
         h_prev: the previous hidden state :math:`h_{t-1}`, of shape `(N, H)`.
-        weight_hh: the hidden-hidden weights, of shape `(H, H)`.
-        bias_hh: the hidden-hidden bias, of shape `(H)`, or ``None``.
+        weight_hh: W_hh, the weights applied to the previous state, of shape `(H, H)`.
+        bias_hh: b_hh, of shape `(H)`, or ``None`` for a module built with
+            ``bias=False`` (and for :class:`RNN`, which adds it to
+            ``x_projected`` once for all steps).
         nonlinearity: ``'tanh'`` or ``'relu'``. Default: ``'tanh'``
 
     Returns:
@@ -160,7 +163,38 @@ def _check_state(dims, name, state, spec, like, like_name):
     return check_same_dtype_and_device(name, state, like, like_name)
 
 
-class RNNCellBase(nn.Module):
+class _Recurrent(nn.Module):
+    """What cells and sequence modules share: initialization, the state tuple and the size checks.
+
+    The recurrent state is a tuple of tensors, ``(h,)`` for the RNN and the GRU
+    and ``(h, c)`` for the LSTM. :meth:`_initial_state` turns the ``hx``
+    argument into that tuple and :meth:`_final_state` turns the final tuple
+    into the returned value; both handle a single tensor here, and the LSTM
+    modules override them. Subclasses set ``input_size`` and ``hidden_size``
+    and implement ``_batched_state``.
+    """
+
+    def reset_parameters(self):
+        """Draw every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn`` does."""
+        _uniform_init(self)
+
+    def _initial_state(self, hx, dims, batched):
+        """The ``hx`` argument as a state tuple of one batched tensor (see ``_batched_state``)."""
+        return (self._batched_state(dims, batched, "hx", hx),)
+
+    def _final_state(self, state):
+        """The final state tuple as the module returns it: h alone for the RNN and the GRU."""
+        (h,) = state
+        return h
+
+    def _size_dims(self):
+        """The module's name and a :class:`Dims` with D and H fixed by its sizes."""
+        name = type(self).__name__
+        dims = Dims().fix("D", self.input_size, f"the {name}'s input_size")
+        return name, dims.fix("H", self.hidden_size, f"the {name}'s hidden_size")
+
+
+class RNNCellBase(_Recurrent):
     """What every recurrent cell shares: its parameters, their initialization, checks and forward.
 
     ``num_chunks`` is the number of H-row blocks in each weight: 1 for
@@ -195,10 +229,6 @@ class RNNCellBase(nn.Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
-        """Draw every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn`` does."""
-        _uniform_init(self)
-
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
@@ -228,20 +258,9 @@ class RNNCellBase(nn.Module):
         """
         raise NotImplementedError
 
-    def _initial_state(self, hx, dims, batched):
-        """The ``hx`` argument as a state tuple of (N, H) tensors."""
-        return (self._batched_state(dims, batched, "hx", hx),)
-
-    def _final_state(self, state):
-        """The state tuple as the cell returns it: h' for RNNCell and GRUCell."""
-        (h,) = state
-        return h
-
     def _dims(self, input):
         """Check ``input`` of shape (N, D) or (D,); return its Dims and whether it is batched."""
-        name = type(self).__name__
-        dims = Dims().fix("D", self.input_size, f"the {name}'s input_size")
-        dims.fix("H", self.hidden_size, f"the {name}'s hidden_size")
+        name, dims = self._size_dims()
         _check_rank(input, ("N", "D"), ("D",))
         batched = not (isinstance(input, torch.Tensor) and input.dim() == 1)
         dims.tensor("input", input, ("N", "D") if batched else ("D",))
@@ -262,63 +281,97 @@ class RNNCellBase(nn.Module):
         return state if batched else state.unsqueeze(0)
 
 
-class RNNCell(RNNCellBase):
-    r"""An Elman RNN cell with tanh or ReLU nonlinearity, written from scratch.
+class _RNNUnit:
+    """The Elman update, shared by :class:`RNNCell` and :class:`RNN`; the state is (h,)."""
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu); state (h_t,)."""
+        (h_prev,) = state
+        return (rnn_update(x_projected, h_prev, weight_hh, bias_hh, self.nonlinearity),)
+
+
+class RNNCell(_RNNUnit, RNNCellBase):
+    r"""One step of the vanilla (Elman) RNN, written from scratch.
+
+    The cell reads the input ``x`` of one time step and the previous hidden
+    state ``h`` and returns the next hidden state
 
     .. math::
 
-        h' = \tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh})
+        h' = \tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh}),
 
-    If :attr:`nonlinearity` is ``'relu'``, then ReLU is used in place of tanh.
-    Same arguments, parameters and results as :class:`torch.nn.RNNCell`.
+    the update of the chapter "The unrolled RNN" in PyTorch's layout (the
+    module docstring translates between the two). With
+    ``nonlinearity='relu'`` a ReLU takes the place of tanh. The contract is
+    that of :class:`torch.nn.RNNCell`: the same constructor arguments, shapes,
+    return value and parameter names, so a ``state_dict`` saved from either
+    loads into the other. To run a whole sequence, loop over its steps (see
+    the example) or use :class:`RNN`, which also stacks layers.
+
+    Below, D is ``input_size``, H is ``hidden_size`` and N the batch size.
 
     Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h`
-        bias: If ``False``, then the layer does not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        nonlinearity: The non-linearity to use. Can be either ``'tanh'`` or
-            ``'relu'``. Default: ``'tanh'``
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
+        input_size: D, the length of each input vector ``x``.
+        hidden_size: H, the length of the hidden state ``h``.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh to the sum,
+            ``False`` to leave them out (``bias_ih`` and ``bias_hh`` are then
+            ``None``). Default: ``True``.
+        nonlinearity: the function applied to the sum, ``'tanh'`` or
+            ``'relu'``. Default: ``'tanh'``.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
 
-    Inputs: input, hx
-        - **input** of shape `(N, input_size)` or `(input_size)`: the input
-          features. Must have the dtype and device of the parameters.
-        - **hx** of shape `(N, hidden_size)` or `(hidden_size)`: the current
-          hidden state, batched exactly when input is. Defaults to zeros if not
-          provided.
+    Call ``cell(input, hx=None)`` with:
+        - **input**: the inputs of one step, `(N, D)` for a batch or `(D)` for
+          a single sequence, with the dtype and on the device of the
+          parameters (nothing is converted or moved for you).
+        - **hx**: the previous hidden state, `(N, H)`, or `(H)` when ``input``
+          is unbatched (``hx`` is batched exactly when ``input`` is);
+          ``None``, the default, stands for zeros.
 
-    Outputs: h'
-        - **h'** of shape `(N, hidden_size)` or `(hidden_size)`: the next hidden
-          state for each element in the batch.
+    Returns:
+        h', the next hidden state: `(N, H)`, or `(H)` for unbatched input.
 
     Attributes:
-        weight_ih: the learnable input-hidden weights, of shape
-            `(hidden_size, input_size)`
-        weight_hh: the learnable hidden-hidden weights, of shape
-            `(hidden_size, hidden_size)`
-        bias_ih: the learnable input-hidden bias, of shape `(hidden_size)`, or
-            ``None`` when ``bias=False``
-        bias_hh: the learnable hidden-hidden bias, of shape `(hidden_size)`, or
-            ``None`` when ``bias=False``
+        weight_ih: W_ih, the learnable weights applied to the input, `(H, D)`.
+        weight_hh: W_hh, the learnable weights applied to the previous state,
+            `(H, H)`.
+        bias_ih: b_ih, a learnable vector of length H, or ``None`` when
+            ``bias=False``.
+        bias_hh: b_hh, a learnable vector of length H, or ``None`` when
+            ``bias=False``.
 
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order :class:`torch.nn.RNNCell`
+    draws them, so after the same ``torch.manual_seed`` both cells hold the
+    same numbers. :meth:`reset_parameters` draws them again.
 
     Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument.
+        TypeError: a size that is not an int; a ``dtype`` that is not a
+            floating-point ``torch.dtype``; an ``input`` or ``hx`` that is not
+            a floating-point tensor, or whose dtype differs from the
+            parameters'.
+        ValueError: a size below 1; ``bias`` or ``nonlinearity`` not one of its
+            choices; an ``input`` or ``hx`` of the wrong shape (the message
+            gives the shape expected) or on another device than the
+            parameters.
 
-    Examples::
+        Every message names the argument, what it received and what was
+        expected.
 
-        >>> cell = RNNCell(10, 20)
-        >>> input = torch.randn(6, 3, 10)
-        >>> hx = torch.randn(3, 20)
-        >>> output = []
-        >>> for t in range(6):
-        ...     hx = cell(input[t], hx)
-        ...     output.append(hx)
+    Example: a batch of 3 sequences of 6 steps, one step at a time::
+
+        >>> cell = RNNCell(4, 8)            # D = 4, H = 8
+        >>> xs = torch.randn(6, 3, 4)       # (T, N, D)
+        >>> h = torch.zeros(3, 8)           # (N, H); None would do the same
+        >>> for x_t in xs:
+        ...     h = cell(x_t, h)
+        >>> h.shape
+        torch.Size([3, 8])
     """
 
     def __init__(
@@ -328,13 +381,8 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def _step(self, x_projected, state, weight_hh, bias_hh):
-        """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); the state is the tuple (h,)."""
-        (h_prev,) = state
-        return (rnn_update(x_projected, h_prev, weight_hh, bias_hh, self.nonlinearity),)
 
-
-class RNNBase(nn.Module):
+class RNNBase(_Recurrent):
     """A stack of recurrent layers, each run forwards (and backwards when bidirectional).
 
     Subclasses say how many gate blocks their weights hold (``num_chunks``) and
@@ -415,10 +463,6 @@ class RNNBase(nn.Module):
         """
         return [getattr(self, name, None) for name in self._parameter_names(layer, direction)]
 
-    def reset_parameters(self):
-        """Draw every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn`` does."""
-        _uniform_init(self)
-
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = {
@@ -444,8 +488,8 @@ class RNNBase(nn.Module):
             # A packed batch runs as the padded batch plus a mask (T, N) of its
             # real steps; see _run_direction for how the mask keeps the state.
             input, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
-            steps = torch.arange(input.shape[1 if self.batch_first else 0])
-            mask = (steps[:, None] < lengths[None, :]).to(input.device)
+            T = input.shape[1 if self.batch_first else 0]
+            mask = length_mask(lengths, T).T.to(input.device)
         x, state, batched = self._check_forward_args(input, hx)
         final_states = []
         for layer in range(self.num_layers):
@@ -477,8 +521,7 @@ class RNNBase(nn.Module):
             x = x.transpose(0, 1)
         return x, self._final_state(h_n)
 
-    def _run_direction(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse,
-                       mask=None):
+    def _run_direction(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse, mask=None):
         """Run one layer in one direction over the sequence ``x`` of shape (T, N, D).
 
         Returns the hidden states of every step, (T, N, H), in time order also
@@ -523,23 +566,12 @@ class RNNBase(nn.Module):
         """
         raise NotImplementedError
 
-    def _initial_state(self, hx, dims, batched):
-        """The ``hx`` argument as a state tuple of (num_layers * num_directions, N, H) tensors."""
-        return (self._batched_state(dims, batched, "hx", hx),)
-
-    def _final_state(self, state):
-        """The final state tuple as the module returns it: h_n for RNN and GRU."""
-        (h_n,) = state
-        return h_n
-
     def _check_forward_args(self, input, hx):
         """Check ``input`` and ``hx``.
 
         Returns the input as (T, N, D), the state tuple and whether the input is batched.
         """
-        name = type(self).__name__
-        dims = Dims().fix("D", self.input_size, f"the {name}'s input_size")
-        dims.fix("H", self.hidden_size, f"the {name}'s hidden_size")
+        name, dims = self._size_dims()
         dims.fix(
             _LAYERS,
             self.num_layers * self.num_directions,
@@ -581,106 +613,139 @@ def _repack(output, lengths, packed):
     if order is not None:
         output, lengths = output.index_select(1, order), lengths[order.cpu()]
     data = pack_padded_sequence(output, lengths, enforce_sorted=True)
-    return PackedSequence(data.data, data.batch_sizes, packed.sorted_indices,
-                          packed.unsorted_indices)
+    return PackedSequence(
+        data.data, data.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+    )
 
 
-class RNN(RNNBase):
-    r"""A multi-layer Elman RNN with tanh or ReLU nonlinearity, written from scratch.
+class RNN(_RNNUnit, RNNBase):
+    r"""The vanilla (Elman) RNN over whole sequences, stacked and bidirectional, from scratch.
 
-    For each element in the input sequence, each layer computes
+    Each layer runs the update of :class:`RNNCell` along the sequence,
 
     .. math::
-        h_t = \tanh(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh})
+        h_t = \tanh(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh}),
+        \qquad t = 1, \dots, T,
 
-    where :math:`h_t` is the hidden state at time `t`, :math:`x_t` is the input
-    at time `t` (for layers after the first, the output of the layer below) and
-    :math:`h_0` the initial hidden state. If :attr:`nonlinearity` is ``'relu'``,
-    ReLU is used instead of tanh. Same arguments, parameter names, parameter
-    order and results as :class:`torch.nn.RNN`, PackedSequence input included.
+    starting from the initial state :math:`h_0`. The first layer reads the
+    input sequence; every layer above it reads the hidden states of the layer
+    below. With ``nonlinearity='relu'`` a ReLU takes the place of tanh. With
+    ``bidirectional=True`` every layer has a second set of weights that reads
+    the sequence from its last step to its first, and the layer's output at
+    step t is the two hidden states side by side, forward first.
+
+    The contract is that of :class:`torch.nn.RNN`: the same constructor
+    arguments, input and state layout, return values, parameter names and
+    parameter order, so a ``state_dict`` saved from either loads into the
+    other, and a ``PackedSequence`` is accepted as input. Inside, there is no
+    call to PyTorch's recurrent kernels: one recurrent matrix product per step,
+    in a Python loop over time (chapter "Making RNNs fast" measures what this
+    costs for the LSTM).
+
+    Shapes below: T is the sequence length, N the batch size, D
+    ``input_size``, H ``hidden_size``, and L = ``num_layers * num_directions``
+    the number of (layer, direction) pairs, where ``num_directions`` is 2 when
+    ``bidirectional=True`` and 1 otherwise.
 
     Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h`
-        num_layers: Number of recurrent layers. E.g., setting ``num_layers=2``
-            stacks two RNNs, the second taking in the outputs of the first.
-            Default: 1
-        nonlinearity: The non-linearity to use. Can be either ``'tanh'`` or
-            ``'relu'``. Default: ``'tanh'``
-        bias: If ``False``, then the layers do not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        batch_first: If ``True``, then the input and output tensors are provided
-            as `(batch, seq, feature)` instead of `(seq, batch, feature)`. This
-            does not apply to hidden states, nor to unbatched input.
-            Default: ``False``
-        dropout: If non-zero, applies dropout with this probability to the
-            outputs of each layer except the last, in training mode only.
-            Default: 0
-        bidirectional: If ``True``, becomes a bidirectional RNN. Default: ``False``
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
+        input_size: D, the length of each input vector x_t.
+        hidden_size: H, the length of each hidden state h_t, in every layer
+            and direction.
+        num_layers: how many layers are stacked; layer k > 0 reads the outputs
+            of layer k - 1. Default: 1.
+        nonlinearity: the function applied to the sum, ``'tanh'`` or
+            ``'relu'``. Default: ``'tanh'``.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh in every
+            layer, ``False`` to leave them out (no ``bias_*`` parameters are
+            created). Default: ``True``.
+        batch_first: ``True`` to take ``input`` and return ``output`` as
+            `(N, T, ...)`, batch first, instead of `(T, N, ...)`. It changes
+            neither ``hx`` and ``h_n``, which always have the layers first,
+            nor unbatched input. Default: ``False``.
+        dropout: the probability with which each output of every layer but
+            the last is zeroed (the others scaled by 1 / (1 - dropout)) before
+            the next layer reads it, in training mode only (``model.train()``);
+            a number in [0, 1]. A nonzero value with
+            ``num_layers=1`` has nothing to act on and gives a UserWarning.
+            Default: 0.
+        bidirectional: ``True`` to add, in every layer, a second direction that
+            reads the sequence backwards. Default: ``False``.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
 
-    Inputs: input, hx
-        * **input**: tensor of shape :math:`(L, H_{in})` for unbatched input,
-          :math:`(L, N, H_{in})` when ``batch_first=False`` or
-          :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
-          features of the input sequence, with the dtype and device of the
-          parameters. The input can also be a packed variable length sequence
-          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
-          packed too, and ``h_n`` holds each sequence's state after its last real step.
-        * **hx**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the initial hidden state of each layer and direction.
-          Defaults to zeros if not provided.
+    Call ``rnn(input, hx=None)`` with:
+        * **input**: the input sequences, `(T, N, D)`, or `(N, T, D)` with
+          ``batch_first=True``, or `(T, D)` for a single unbatched sequence;
+          with the dtype and on the device of the parameters (nothing is
+          converted or moved for you). It may also be a ``PackedSequence``
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`) holding sequences
+          of different lengths.
+        * **hx**: the initial hidden state of every layer and direction,
+          `(L, N, H)`, or `(L, H)` for unbatched input; ``None``, the default,
+          stands for zeros. Row ``k * num_directions`` is layer k forwards and,
+          when bidirectional, row ``k * num_directions + 1`` is layer k
+          backwards.
 
-        where:
+    Returns:
+        The pair ``(output, h_n)``:
 
-        .. math::
-            \begin{aligned}
-                N ={} & \text{batch size} \\
-                L ={} & \text{sequence length} \\
-                D ={} & 2 \text{ if bidirectional=True otherwise } 1 \\
-                H_{in} ={} & \text{input\_size} \\
-                H_{out} ={} & \text{hidden\_size}
-            \end{aligned}
-
-    Outputs: output, h_n
-        * **output**: tensor of shape :math:`(L, D * H_{out})` for unbatched
-          input, :math:`(L, N, D * H_{out})` when ``batch_first=False`` or
-          :math:`(N, L, D * H_{out})` when ``batch_first=True``, containing the
-          output features `(h_t)` from the last layer of the RNN, for each `t`;
-          for a bidirectional RNN the forward direction comes first.
-        * **h_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the final hidden state of each layer and direction (for
-          the backward direction, the state after reading the first element).
+        * **output**: the hidden states h_t of the top layer at every step,
+          `(T, N, num_directions * H)`, or `(N, T, num_directions * H)` with
+          ``batch_first=True``, or `(T, num_directions * H)` for unbatched
+          input. When bidirectional, the first H features of each step are the
+          forward direction's and the last H the backward direction's. For a
+          ``PackedSequence`` input, ``output`` is a ``PackedSequence`` too, with
+          the sequences in the input's order.
+        * **h_n**: the final hidden state of every layer and direction, laid out
+          as ``hx``: `(L, N, H)`, or `(L, H)` for unbatched input. The final
+          state of a forward direction is the one after the last step; that of
+          a backward direction is the one after it has read back to the first
+          step. For a ``PackedSequence`` input, the forward direction's final
+          state is the one after each sequence's own last real step.
 
     Attributes:
-        weight_ih_l[k]: the learnable input-hidden weights of the k-th layer,
-            of shape `(hidden_size, input_size)` for `k = 0`. Otherwise, the
-            shape is `(hidden_size, num_directions * hidden_size)`
-        weight_hh_l[k]: the learnable hidden-hidden weights of the k-th layer,
-            of shape `(hidden_size, hidden_size)`
-        bias_ih_l[k]: the learnable input-hidden bias of the k-th layer,
-            of shape `(hidden_size)`; absent when ``bias=False``
-        bias_hh_l[k]: the learnable hidden-hidden bias of the k-th layer,
-            of shape `(hidden_size)`; absent when ``bias=False``
-        weight_ih_l[k]_reverse, ...: the same for the backward direction,
-            when ``bidirectional=True``
+        weight_ih_l[k]: W_ih of layer k, learnable: `(H, D)` for k = 0 and
+            `(H, num_directions * H)` for the layers above.
+        weight_hh_l[k]: W_hh of layer k, learnable, `(H, H)`.
+        bias_ih_l[k]: b_ih of layer k, a learnable vector of length H; absent
+            when ``bias=False``.
+        bias_hh_l[k]: b_hh of layer k, a learnable vector of length H; absent
+            when ``bias=False``.
+        weight_ih_l[k]_reverse, ...: the four of the backward direction, with
+            the same shapes, when ``bidirectional=True``.
 
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order :class:`torch.nn.RNN`
+    draws them, so after the same ``torch.manual_seed`` both modules hold the
+    same numbers. :meth:`reset_parameters` draws them again.
 
     Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument.
+        TypeError: a size that is not an int; a ``dropout`` that is not a
+            number; a ``dtype`` that is not a floating-point ``torch.dtype``;
+            an ``input`` or ``hx`` that is not a floating-point tensor, or
+            whose dtype differs from the parameters'.
+        ValueError: a size below 1; ``dropout`` outside [0, 1];
+            ``nonlinearity``, ``bias``, ``batch_first`` or ``bidirectional``
+            not one of its choices; an ``input`` or ``hx`` of the wrong shape
+            (the message gives the shape expected) or on another device than
+            the parameters.
 
-    Examples::
+        Every message names the argument, what it received and what was
+        expected.
 
-        >>> rnn = RNN(10, 20, 2)
-        >>> input = torch.randn(5, 3, 10)
-        >>> h0 = torch.randn(2, 3, 20)
-        >>> output, hn = rnn(input, h0)
+    Example: two stacked layers over a batch of 3 sequences of 5 steps::
+
+        >>> rnn = RNN(4, 8, num_layers=2)    # D = 4, H = 8
+        >>> x = torch.randn(5, 3, 4)         # (T, N, D)
+        >>> output, h_n = rnn(x)             # hx=None: start from zeros
+        >>> output.shape, h_n.shape          # (T, N, H), (L, N, H)
+        (torch.Size([5, 3, 8]), torch.Size([2, 3, 8]))
+        >>> torch.allclose(output[-1], h_n[-1])  # the top layer's last state
+        True
     """
 
     _folds_hidden_bias = True
@@ -700,35 +765,38 @@ class RNN(RNNBase):
     ):
         check_choice("nonlinearity", nonlinearity, tuple(_ACTIVATIONS))
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            device, dtype, num_chunks=1,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+            num_chunks=1,
         )
         self.nonlinearity = nonlinearity
 
-    def _step(self, x_projected, state, weight_hh, bias_hh):
-        """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); the state is the tuple (h_t,)."""
-        (h_prev,) = state
-        return (rnn_update(x_projected, h_prev, weight_hh, bias_hh, self.nonlinearity),)
 
-
-def lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh):
+def lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh, *, return_gates=False):
     r"""One step of the LSTM: the gates, then the new cell state, then the new hidden state.
 
     .. math::
 
         \begin{array}{ll}
-        i_t = \sigma(x_t W_{ii}^T + b_{ii} + h_{t-1} W_{hi}^T + b_{hi}) \\
-        f_t = \sigma(x_t W_{if}^T + b_{if} + h_{t-1} W_{hf}^T + b_{hf}) \\
-        g_t = \tanh(x_t W_{ig}^T + b_{ig} + h_{t-1} W_{hg}^T + b_{hg}) \\
-        o_t = \sigma(x_t W_{io}^T + b_{io} + h_{t-1} W_{ho}^T + b_{ho}) \\
-        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        [\,a^i_t \mid a^f_t \mid a^g_t \mid a^o_t\,]
+            = x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh}, \\
+        i_t = \sigma(a^i_t), \quad f_t = \sigma(a^f_t), \quad
+            g_t = \tanh(a^g_t), \quad o_t = \sigma(a^o_t), \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t, \\
         h_t = o_t \odot \tanh(c_t)
         \end{array}
 
-    The four gates (input, forget, cell candidate, output) are the four H-column
-    blocks of one product, in PyTorch's order i, f, g, o: ``weight_hh`` stacks
-    W_hi, W_hf, W_hg, W_ho, so one (N, H) x (H, 4H) matrix product per step
-    serves all of them.
+    The four gates (input, forget, candidate, output) are the four H-column
+    blocks of one sum, in PyTorch's order i, f, g, o: the rows of
+    ``weight_hh`` come in the same four blocks, so one (N, H) x (H, 4H) matrix
+    product per step serves all of them.
 
     Args:
         x_projected: ``x_t W_ih^T + b_ih``, the input's share of all four gates,
@@ -736,17 +804,24 @@ def lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh):
             the previous state, so :class:`LSTM` computes it for all steps at once.
         h_prev: the previous hidden state :math:`h_{t-1}`, of shape `(N, H)`.
         c_prev: the previous cell state :math:`c_{t-1}`, of shape `(N, H)`.
-        weight_hh: the hidden-hidden weights, of shape `(4H, H)`.
-        bias_hh: the hidden-hidden bias, of shape `(4H)`, or ``None``.
+        weight_hh: W_hh, the weights applied to the previous hidden state, in
+            the four blocks i, f, g, o, of shape `(4H, H)`.
+        bias_hh: b_hh, of shape `(4H)`, or ``None`` for a module built with
+            ``bias=False`` (and for :class:`LSTM`, which adds it to
+            ``x_projected`` once for all steps).
+        return_gates: also return the gates, for code that shows them (the
+            LSTM gate explorer). Default: ``False``.
 
     Returns:
-        the pair ``(h_t, c_t)``, each of shape `(N, H)`.
+        the pair ``(h_t, c_t)``, each of shape `(N, H)`; with
+        ``return_gates=True`` the triple ``(h_t, c_t, (i_t, f_t, g_t, o_t))``.
     """
     gates = _plus_recurrent(x_projected, h_prev, weight_hh, bias_hh)
-    i, f, g, o = gates.chunk(4, dim=-1)
-    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-    h = torch.sigmoid(o) * torch.tanh(c)
-    return h, c
+    a_i, a_f, a_g, a_o = gates.chunk(4, dim=-1)
+    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    c = f * c_prev + i * g
+    h = o * torch.tanh(c)
+    return (h, c, (i, f, g, o)) if return_gates else (h, c)
 
 
 def _lstm_initial_state(module, hx, dims, batched):
@@ -758,9 +833,7 @@ def _lstm_initial_state(module, hx, dims, batched):
     """
     if hx is None:
         hx = (None, None)
-    elif not (
-        isinstance(hx, (tuple, list)) and len(hx) == 2 and all(s is not None for s in hx)
-    ):
+    elif not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(s is not None for s in hx)):
         # A single tensor is the usual mistake: it is what RNN and GRU take.
         if isinstance(hx, torch.Tensor):
             received = f"a single tensor of shape {tuple(hx.shape)}"
@@ -780,84 +853,11 @@ def _lstm_initial_state(module, hx, dims, batched):
     )
 
 
-class LSTMCell(RNNCellBase):
-    r"""A long short-term memory (LSTM) cell, written from scratch.
-
-    .. math::
-
-        \begin{array}{ll}
-        i = \sigma(x W_{ii}^T + b_{ii} + h W_{hi}^T + b_{hi}) \\
-        f = \sigma(x W_{if}^T + b_{if} + h W_{hf}^T + b_{hf}) \\
-        g = \tanh(x W_{ig}^T + b_{ig} + h W_{hg}^T + b_{hg}) \\
-        o = \sigma(x W_{io}^T + b_{io} + h W_{ho}^T + b_{ho}) \\
-        c' = f \odot c + i \odot g \\
-        h' = o \odot \tanh(c')
-        \end{array}
-
-    where :math:`\sigma` is the sigmoid function and :math:`\odot` the
-    elementwise product. Same arguments, parameters and results as
-    :class:`torch.nn.LSTMCell`.
-
-    Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h` and the
-            cell state `c`
-        bias: If ``False``, then the layer does not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
-
-    Inputs: input, (h_0, c_0)
-        - **input** of shape `(N, input_size)` or `(input_size)`: the input
-          features. Must have the dtype and device of the parameters.
-        - **h_0** of shape `(N, hidden_size)` or `(hidden_size)`: the current
-          hidden state, batched exactly when input is.
-        - **c_0** of shape `(N, hidden_size)` or `(hidden_size)`: the current
-          cell state, batched exactly when input is.
-
-          If `(h_0, c_0)` is not provided, both default to zeros.
-
-    Outputs: (h_1, c_1)
-        - **h_1** of shape `(N, hidden_size)` or `(hidden_size)`: the next
-          hidden state for each element in the batch.
-        - **c_1** of shape `(N, hidden_size)` or `(hidden_size)`: the next cell
-          state for each element in the batch.
-
-    Attributes:
-        weight_ih: the learnable input-hidden weights `(W_ii|W_if|W_ig|W_io)`,
-            of shape `(4*hidden_size, input_size)`
-        weight_hh: the learnable hidden-hidden weights `(W_hi|W_hf|W_hg|W_ho)`,
-            of shape `(4*hidden_size, hidden_size)`
-        bias_ih: the learnable input-hidden bias `(b_ii|b_if|b_ig|b_io)`, of
-            shape `(4*hidden_size)`, or ``None`` when ``bias=False``
-        bias_hh: the learnable hidden-hidden bias `(b_hi|b_hf|b_hg|b_ho)`, of
-            shape `(4*hidden_size)`, or ``None`` when ``bias=False``
-
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
-
-    Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument. ``hx`` must be a
-            pair: a single tensor is a TypeError.
-
-    Examples::
-
-        >>> cell = LSTMCell(10, 20)
-        >>> input = torch.randn(2, 3, 10)
-        >>> hx = torch.randn(3, 20)
-        >>> cx = torch.randn(3, 20)
-        >>> output = []
-        >>> for t in range(2):
-        ...     hx, cx = cell(input[t], (hx, cx))
-        ...     output.append(hx)
-    """
-
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+class _LSTMUnit:
+    """The LSTM update and its state (h, c), shared by :class:`LSTMCell` and :class:`LSTM`."""
 
     def _step(self, x_projected, state, weight_hh, bias_hh):
-        """The LSTM update; the state is the tuple (h, c)."""
+        """The LSTM update; the state is the tuple (h_t, c_t)."""
         h_prev, c_prev = state
         return lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh)
 
@@ -866,129 +866,272 @@ class LSTMCell(RNNCellBase):
         return _lstm_initial_state(self, hx, dims, batched)
 
     def _final_state(self, state):
-        """LSTMCell returns the whole state, the tuple (h_1, c_1)."""
+        """The LSTM modules return the whole state, the tuple (h, c)."""
         return state
 
 
-class LSTM(RNNBase):
-    r"""A multi-layer long short-term memory (LSTM) RNN, written from scratch.
+class LSTMCell(_LSTMUnit, RNNCellBase):
+    r"""One step of the long short-term memory (LSTM), written from scratch.
 
-    For each element in the input sequence, each layer computes
+    The cell reads the input ``x`` of one time step and the previous pair of
+    states, the hidden state ``h`` and the cell state ``c``, and computes, as
+    in the chapter "Long short-term memory", one affine map split into four
+    blocks of H, one per gate, in the order i, f, g, o,
+
+    .. math::
+
+        \begin{array}{ll}
+        [\,a^i \mid a^f \mid a^g \mid a^o\,]
+            = x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh}, \\
+        i = \sigma(a^i), \quad f = \sigma(a^f), \quad
+            g = \tanh(a^g), \quad o = \sigma(a^o), \\
+        c' = f \odot c + i \odot g, \\
+        h' = o \odot \tanh(c'),
+        \end{array}
+
+    where :math:`\sigma` is the logistic sigmoid and :math:`\odot` the
+    elementwise product: the input gate i says how much of the candidate g to
+    write into the cell, the forget gate f how much of the old cell to keep,
+    the output gate o how much of the new cell to show in h'. The contract is
+    that of :class:`torch.nn.LSTMCell`: the same constructor arguments, state
+    pair, shapes, return value and parameter names, so a ``state_dict`` saved
+    from either loads into the other. :func:`lstm_update` is the step itself.
+
+    Below, D is ``input_size``, H is ``hidden_size`` and N the batch size.
+
+    Args:
+        input_size: D, the length of each input vector ``x``.
+        hidden_size: H, the length of the hidden state ``h`` and of the cell
+            state ``c``.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh (4H each) to
+            the gates' sum, ``False`` to leave them out (``bias_ih`` and
+            ``bias_hh`` are then ``None``). Default: ``True``.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
+
+    Call ``cell(input, hx=None)`` with:
+        - **input**: the inputs of one step, `(N, D)` for a batch or `(D)` for
+          a single sequence, with the dtype and on the device of the
+          parameters (nothing is converted or moved for you).
+        - **hx**: the previous states as a pair ``(h_0, c_0)`` (a tuple or a
+          list of two tensors), or ``None``, the default, for zeros in both.
+          **h_0** is the hidden state and **c_0** the cell state, each
+          `(N, H)`, or `(H)` when ``input`` is unbatched (they are batched
+          exactly when ``input`` is).
+
+    Returns:
+        The pair ``(h_1, c_1)`` of the next hidden state **h_1** and the next
+        cell state **c_1**, each `(N, H)`, or `(H)` for unbatched input.
+
+    Attributes:
+        weight_ih: W_ih, the learnable weights applied to the input, `(4H, D)`:
+            rows 0 to H - 1 feed the input gate i, rows H to 2H - 1 the forget
+            gate f, then the candidate g and the output gate o.
+        weight_hh: W_hh, the learnable weights applied to the previous hidden
+            state, `(4H, H)`, in the same four blocks i, f, g, o.
+        bias_ih: b_ih, a learnable vector of length 4H in the blocks i, f, g,
+            o, or ``None`` when ``bias=False``.
+        bias_hh: b_hh, a learnable vector of length 4H in the blocks i, f, g,
+            o, or ``None`` when ``bias=False``.
+
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order
+    :class:`torch.nn.LSTMCell` draws them, so after the same
+    ``torch.manual_seed`` both cells hold the same numbers.
+    :meth:`reset_parameters` draws them again; :func:`set_forget_bias` sets
+    the forget gate's bias afterwards.
+
+    Raises:
+        TypeError: a size that is not an int; a ``dtype`` that is not a
+            floating-point ``torch.dtype``; an ``hx`` that is not a pair of
+            tensors (a single tensor, the state of :class:`RNNCell` and
+            :class:`GRUCell`, is the usual mistake); an ``input``, ``h_0`` or
+            ``c_0`` that is not a floating-point tensor, or whose dtype differs
+            from the parameters'.
+        ValueError: a size below 1; ``bias`` not ``True`` or ``False``; an
+            ``input``, ``h_0`` or ``c_0`` of the wrong shape (the message gives
+            the shape expected) or on another device than the parameters.
+
+        Every message names the argument, what it received and what was
+        expected.
+
+    Example: a batch of 3 sequences of 6 steps, one step at a time::
+
+        >>> cell = LSTMCell(4, 8)           # D = 4, H = 8
+        >>> xs = torch.randn(6, 3, 4)       # (T, N, D)
+        >>> state = None                    # zeros for h and c
+        >>> for x_t in xs:
+        ...     state = cell(x_t, state)
+        >>> h, c = state
+        >>> h.shape, c.shape
+        (torch.Size([3, 8]), torch.Size([3, 8]))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+
+
+class LSTM(_LSTMUnit, RNNBase):
+    r"""The LSTM over whole sequences, stacked and bidirectional, written from scratch.
+
+    Each layer runs the update of :class:`LSTMCell` along the sequence: at
+    every step t, one affine map split into the four gate blocks i, f, g, o,
+    then the new cell state and the new hidden state,
 
     .. math::
         \begin{array}{ll}
-        i_t = \sigma(x_t W_{ii}^T + b_{ii} + h_{t-1} W_{hi}^T + b_{hi}) \\
-        f_t = \sigma(x_t W_{if}^T + b_{if} + h_{t-1} W_{hf}^T + b_{hf}) \\
-        g_t = \tanh(x_t W_{ig}^T + b_{ig} + h_{t-1} W_{hg}^T + b_{hg}) \\
-        o_t = \sigma(x_t W_{io}^T + b_{io} + h_{t-1} W_{ho}^T + b_{ho}) \\
-        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
-        h_t = o_t \odot \tanh(c_t)
+        [\,a^i_t \mid a^f_t \mid a^g_t \mid a^o_t\,]
+            = x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh}, \\
+        i_t = \sigma(a^i_t), \quad f_t = \sigma(a^f_t), \quad
+            g_t = \tanh(a^g_t), \quad o_t = \sigma(a^o_t), \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t, \\
+        h_t = o_t \odot \tanh(c_t),
         \end{array}
 
-    where :math:`h_t` is the hidden state at time `t`, :math:`c_t` the cell
-    state, :math:`x_t` the input (for layers after the first, the output of the
-    layer below), :math:`i_t, f_t, g_t, o_t` the input, forget, cell and output
-    gates, :math:`\sigma` the sigmoid function and :math:`\odot` the elementwise
-    product. Same arguments, parameter names, parameter order and results as
-    :class:`torch.nn.LSTM` (PackedSequence input included), except that
-    projections (``proj_size > 0``) are not supported.
+    starting from the initial states :math:`h_0` and :math:`c_0`, where
+    :math:`\sigma` is the logistic sigmoid and :math:`\odot` the elementwise
+    product (chapter "Long short-term memory" derives it and its gradient).
+    The first layer reads the input sequence; every layer above it reads the
+    hidden states h_t of the layer below (the cell states stay inside their
+    layer). With ``bidirectional=True`` every layer has a second set of
+    weights that reads the sequence from its last step to its first, and the
+    layer's output at step t is the two hidden states side by side, forward
+    first.
+
+    The contract is that of :class:`torch.nn.LSTM` without projections: the
+    same constructor arguments, input and state layout, return values,
+    parameter names and parameter order, so a ``state_dict`` saved from either
+    loads into the other, and a ``PackedSequence`` is accepted as input. The
+    one difference: ``proj_size`` must be 0 (no projection of the hidden
+    state). Inside, there is no call to PyTorch's recurrent kernels: one
+    recurrent matrix product per step, in a Python loop over time, through
+    :func:`lstm_update`.
+
+    Shapes below: T is the sequence length, N the batch size, D
+    ``input_size``, H ``hidden_size``, and L = ``num_layers * num_directions``
+    the number of (layer, direction) pairs, where ``num_directions`` is 2 when
+    ``bidirectional=True`` and 1 otherwise.
 
     Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h` and the
-            cell state `c`
-        num_layers: Number of recurrent layers. E.g., setting ``num_layers=2``
-            stacks two LSTMs, the second taking in the outputs of the first.
-            Default: 1
-        bias: If ``False``, then the layers do not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        batch_first: If ``True``, then the input and output tensors are provided
-            as `(batch, seq, feature)` instead of `(seq, batch, feature)`. This
-            does not apply to hidden or cell states, nor to unbatched input.
-            Default: ``False``
-        dropout: If non-zero, applies dropout with this probability to the
-            outputs of each layer except the last, in training mode only.
-            Default: 0
-        bidirectional: If ``True``, becomes a bidirectional LSTM. Default: ``False``
-        proj_size: accepted for compatibility with :class:`torch.nn.LSTM`; only
-            ``0`` (no projection) is supported, any other value is a
-            ValueError. Default: 0
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
+        input_size: D, the length of each input vector x_t.
+        hidden_size: H, the length of each hidden state h_t and cell state
+            c_t, in every layer and direction.
+        num_layers: how many layers are stacked; layer k > 0 reads the hidden
+            states of layer k - 1. Default: 1.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh (4H each) in
+            every layer, ``False`` to leave them out (no ``bias_*`` parameters
+            are created). Default: ``True``.
+        batch_first: ``True`` to take ``input`` and return ``output`` as
+            `(N, T, ...)`, batch first, instead of `(T, N, ...)`. It changes
+            none of ``h_0``, ``c_0``, ``h_n`` and ``c_n``, which always have
+            the layers first, nor unbatched input. Default: ``False``.
+        dropout: the probability with which each output of every layer but
+            the last is zeroed (the others scaled by 1 / (1 - dropout)) before
+            the next layer reads it, in training mode only (``model.train()``);
+            a number in [0, 1]. A nonzero value with
+            ``num_layers=1`` has nothing to act on and gives a UserWarning.
+            Default: 0.
+        bidirectional: ``True`` to add, in every layer, a second direction that
+            reads the sequence backwards. Default: ``False``.
+        proj_size: kept so that code written for :class:`torch.nn.LSTM` runs
+            unchanged; it must be 0, the default (no projection). Any other
+            value raises a ValueError that points to :class:`torch.nn.LSTM`.
+            Default: 0.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
 
-    Inputs: input, (h_0, c_0)
-        * **input**: tensor of shape :math:`(L, H_{in})` for unbatched input,
-          :math:`(L, N, H_{in})` when ``batch_first=False`` or
-          :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
-          features of the input sequence, with the dtype and device of the
-          parameters. The input can also be a packed variable length sequence
-          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
-          packed too, and ``h_n`` holds each sequence's state after its last real step.
-        * **h_0**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the initial hidden state of each layer and direction.
-        * **c_0**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the initial cell state of each layer and direction.
+    Call ``lstm(input, hx=None)`` with:
+        * **input**: the input sequences, `(T, N, D)`, or `(N, T, D)` with
+          ``batch_first=True``, or `(T, D)` for a single unbatched sequence;
+          with the dtype and on the device of the parameters (nothing is
+          converted or moved for you). It may also be a ``PackedSequence``
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`) holding sequences
+          of different lengths.
+        * **hx**: the initial states as a pair ``(h_0, c_0)`` (a tuple or a
+          list of two tensors), or ``None``, the default, for zeros in both.
+          **h_0** holds the initial hidden state and **c_0** the initial cell
+          state of every layer and direction, each `(L, N, H)`, or `(L, H)`
+          for unbatched input. Row ``k * num_directions`` is layer k forwards
+          and, when bidirectional, row ``k * num_directions + 1`` is layer k
+          backwards.
 
-          If `(h_0, c_0)` is not provided, both default to zeros.
+    Returns:
+        The pair ``(output, (h_n, c_n))``:
 
-        where:
-
-        .. math::
-            \begin{aligned}
-                N ={} & \text{batch size} \\
-                L ={} & \text{sequence length} \\
-                D ={} & 2 \text{ if bidirectional=True otherwise } 1 \\
-                H_{in} ={} & \text{input\_size} \\
-                H_{out} ={} & \text{hidden\_size}
-            \end{aligned}
-
-    Outputs: output, (h_n, c_n)
-        * **output**: tensor of shape :math:`(L, D * H_{out})` for unbatched
-          input, :math:`(L, N, D * H_{out})` when ``batch_first=False`` or
-          :math:`(N, L, D * H_{out})` when ``batch_first=True``, containing the
-          output features `(h_t)` from the last layer of the LSTM, for each `t`;
-          for a bidirectional LSTM the forward direction comes first.
-        * **h_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the final hidden state of each layer and direction (for
-          the backward direction, the state after reading the first element).
-        * **c_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the final cell state of each layer and direction.
+        * **output**: the hidden states h_t of the top layer at every step,
+          `(T, N, num_directions * H)`, or `(N, T, num_directions * H)` with
+          ``batch_first=True``, or `(T, num_directions * H)` for unbatched
+          input. When bidirectional, the first H features of each step are the
+          forward direction's and the last H the backward direction's. For a
+          ``PackedSequence`` input, ``output`` is a ``PackedSequence`` too, with
+          the sequences in the input's order.
+        * **h_n**: the final hidden state of every layer and direction, laid
+          out as ``h_0``: `(L, N, H)`, or `(L, H)` for unbatched input. The
+          final state of a forward direction is the one after the last step;
+          that of a backward direction is the one after it has read back to
+          the first step. For a ``PackedSequence`` input, the forward
+          direction's final state is the one after each sequence's own last
+          real step.
+        * **c_n**: the final cell state of every layer and direction, laid out
+          and timed as ``h_n``.
 
     Attributes:
-        weight_ih_l[k]: the learnable input-hidden weights of the k-th layer
-            `(W_ii|W_if|W_ig|W_io)`, of shape `(4*hidden_size, input_size)` for
-            `k = 0`. Otherwise, the shape is
-            `(4*hidden_size, num_directions * hidden_size)`
-        weight_hh_l[k]: the learnable hidden-hidden weights of the k-th layer
-            `(W_hi|W_hf|W_hg|W_ho)`, of shape `(4*hidden_size, hidden_size)`
-        bias_ih_l[k]: the learnable input-hidden bias of the k-th layer
-            `(b_ii|b_if|b_ig|b_io)`, of shape `(4*hidden_size)`; absent when
-            ``bias=False``
-        bias_hh_l[k]: the learnable hidden-hidden bias of the k-th layer
-            `(b_hi|b_hf|b_hg|b_ho)`, of shape `(4*hidden_size)`; absent when
-            ``bias=False``
-        weight_ih_l[k]_reverse, ...: the same for the backward direction,
-            when ``bidirectional=True``
+        weight_ih_l[k]: W_ih of layer k, learnable: `(4H, D)` for k = 0 and
+            `(4H, num_directions * H)` for the layers above; rows 0 to H - 1
+            feed the input gate i, rows H to 2H - 1 the forget gate f, then
+            the candidate g and the output gate o.
+        weight_hh_l[k]: W_hh of layer k, learnable, `(4H, H)`, in the same four
+            blocks i, f, g, o.
+        bias_ih_l[k]: b_ih of layer k, a learnable vector of length 4H in the
+            blocks i, f, g, o; absent when ``bias=False``.
+        bias_hh_l[k]: b_hh of layer k, a learnable vector of length 4H in the
+            blocks i, f, g, o; absent when ``bias=False``.
+        weight_ih_l[k]_reverse, ...: the four of the backward direction, with
+            the same shapes, when ``bidirectional=True``.
 
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order :class:`torch.nn.LSTM`
+    draws them, so after the same ``torch.manual_seed`` both modules hold the
+    same numbers. :meth:`reset_parameters` draws them again;
+    :func:`set_forget_bias` sets the forget gate's bias afterwards.
 
     Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument. ``hx`` must be a
-            pair: a single tensor is a TypeError.
+        TypeError: a size that is not an int; a ``dropout`` that is not a
+            number; a ``dtype`` that is not a floating-point ``torch.dtype``;
+            an ``hx`` that is not a pair of tensors (a single tensor, the state
+            of :class:`RNN` and :class:`GRU`, is the usual mistake); an
+            ``input``, ``h_0`` or ``c_0`` that is not a floating-point tensor,
+            or whose dtype differs from the parameters'.
+        ValueError: a size below 1; a ``proj_size`` other than 0; ``dropout``
+            outside [0, 1]; ``bias``, ``batch_first`` or ``bidirectional`` not
+            ``True`` or ``False``; an ``input``, ``h_0`` or ``c_0`` of the
+            wrong shape (the message gives the shape expected) or on another
+            device than the parameters.
 
-    Examples::
+        Every message names the argument, what it received and what was
+        expected.
 
-        >>> lstm = LSTM(10, 20, 2)
-        >>> input = torch.randn(5, 3, 10)
-        >>> h0 = torch.randn(2, 3, 20)
-        >>> c0 = torch.randn(2, 3, 20)
-        >>> output, (hn, cn) = lstm(input, (h0, c0))
+    Example: two stacked layers over a batch of 3 sequences of 5 steps, and
+    the same weights in :class:`torch.nn.LSTM`::
+
+        >>> lstm = LSTM(4, 8, num_layers=2)  # D = 4, H = 8
+        >>> x = torch.randn(5, 3, 4)         # (T, N, D)
+        >>> output, (h_n, c_n) = lstm(x)     # hx=None: start from zeros
+        >>> output.shape, h_n.shape, c_n.shape
+        (torch.Size([5, 3, 8]), torch.Size([2, 3, 8]), torch.Size([2, 3, 8]))
+        >>> reference = torch.nn.LSTM(4, 8, num_layers=2)
+        >>> reference.load_state_dict(lstm.state_dict())
+        <All keys matched successfully>
+        >>> torch.allclose(reference(x)[0], output, atol=1e-6)
+        True
     """
 
     _folds_hidden_bias = True
@@ -1014,23 +1157,18 @@ class LSTM(RNNBase):
                 "an LSTM with projections"
             )
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            device, dtype, num_chunks=4,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+            num_chunks=4,
         )
         self.proj_size = 0
-
-    def _step(self, x_projected, state, weight_hh, bias_hh):
-        """The LSTM update; the state is the tuple (h_t, c_t)."""
-        h_prev, c_prev = state
-        return lstm_update(x_projected, h_prev, c_prev, weight_hh, bias_hh)
-
-    def _initial_state(self, hx, dims, batched):
-        """The ``hx`` argument, ``(h_0, c_0)`` or ``None``, as the state tuple (h, c)."""
-        return _lstm_initial_state(self, hx, dims, batched)
-
-    def _final_state(self, state):
-        """LSTM returns both final states, the tuple (h_n, c_n)."""
-        return state
 
 
 def set_forget_bias(lstm, value):
@@ -1069,25 +1207,26 @@ def set_forget_bias(lstm, value):
     return lstm
 
 
-
 def gru_update(x_projected, h_prev, weight_hh, bias_hh):
-    r"""One step of PyTorch's GRU: reset and update gates, the new gate, then the new state.
+    r"""One step of PyTorch's GRU: reset and update gates, the candidate, then the new state.
 
     .. math::
 
         \begin{array}{ll}
-        r_t = \sigma(x_t W_{ir}^T + b_{ir} + h_{t-1} W_{hr}^T + b_{hr}) \\
-        z_t = \sigma(x_t W_{iz}^T + b_{iz} + h_{t-1} W_{hz}^T + b_{hz}) \\
-        n_t = \tanh(x_t W_{in}^T + b_{in} + r_t \odot (h_{t-1} W_{hn}^T + b_{hn})) \\
+        r_t = \sigma(x_t (W_{ih}^r)^T + b_{ih}^r + h_{t-1} (W_{hh}^r)^T + b_{hh}^r) \\
+        z_t = \sigma(x_t (W_{ih}^z)^T + b_{ih}^z + h_{t-1} (W_{hh}^z)^T + b_{hh}^z) \\
+        n_t = \tanh(x_t (W_{ih}^n)^T + b_{ih}^n + r_t \odot (h_{t-1} (W_{hh}^n)^T + b_{hh}^n)) \\
         h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
         \end{array}
 
-    This is PyTorch's GRU. Chung et al. (2014) write the GRU as
+    where :math:`W_{ih}^r` is the block of rows of W_ih that feeds r_t (and so
+    on). This is PyTorch's GRU. Chung et al. (2014) write the GRU as
 
     .. math::
 
         \begin{array}{ll}
-        \tilde h_t = \tanh(x_t W_{in}^T + b_{in} + (r_t \odot h_{t-1}) W_{hn}^T + b_{hn}) \\
+        \tilde h_t = \tanh(x_t (W_{ih}^n)^T + b_{ih}^n + (r_t \odot h_{t-1}) (W_{hh}^n)^T
+            + b_{hh}^n) \\
         h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
         \end{array}
 
@@ -1100,7 +1239,8 @@ def gru_update(x_projected, h_prev, weight_hh, bias_hh):
     which by itself is only a relabelling (negating the update gate's weights
     and biases turns one into the other).
 
-    ``weight_hh`` stacks W_hr, W_hz, W_hn in PyTorch's order r, z, n.
+    The rows of ``weight_hh`` (and of ``weight_ih``) come in three blocks of H,
+    in PyTorch's order r, z, n.
 
     Args:
         x_projected: ``x_t W_ih^T + b_ih``, the input's share of the three
@@ -1108,8 +1248,10 @@ def gru_update(x_projected, h_prev, weight_hh, bias_hh):
             depend on the previous state, so :class:`GRU` computes it for all
             steps at once.
         h_prev: the previous hidden state :math:`h_{t-1}`, of shape `(N, H)`.
-        weight_hh: the hidden-hidden weights, of shape `(3H, H)`.
-        bias_hh: the hidden-hidden bias, of shape `(3H)`, or ``None``.
+        weight_hh: W_hh, the weights applied to the previous state, in the
+            three blocks r, z, n, of shape `(3H, H)`.
+        bias_hh: b_hh, of shape `(3H)`, or ``None`` for a module built with
+            ``bias=False``.
 
     Returns:
         the new hidden state :math:`h_t`, of shape `(N, H)`.
@@ -1124,183 +1266,253 @@ def gru_update(x_projected, h_prev, weight_hh, bias_hh):
     return (1 - z) * n + z * h_prev
 
 
-class GRUCell(RNNCellBase):
-    r"""A gated recurrent unit (GRU) cell, PyTorch's variant, written from scratch.
+class _GRUUnit:
+    """PyTorch's GRU update, shared by :class:`GRUCell` and :class:`GRU`; the state is (h,)."""
+
+    def _step(self, x_projected, state, weight_hh, bias_hh):
+        """PyTorch's GRU update; the state is the tuple (h_t,)."""
+        (h_prev,) = state
+        return (gru_update(x_projected, h_prev, weight_hh, bias_hh),)
+
+
+class GRUCell(_GRUUnit, RNNCellBase):
+    r"""One step of the gated recurrent unit (GRU) in PyTorch's form, written from scratch.
+
+    The cell reads the input ``x`` of one time step and the previous hidden
+    state ``h`` and computes, as in the chapter "Gated recurrent units", the
+    reset gate r, the update gate z, the candidate n and the next state h',
 
     .. math::
 
         \begin{array}{ll}
-        r = \sigma(x W_{ir}^T + b_{ir} + h W_{hr}^T + b_{hr}) \\
-        z = \sigma(x W_{iz}^T + b_{iz} + h W_{hz}^T + b_{hz}) \\
-        n = \tanh(x W_{in}^T + b_{in} + r \odot (h W_{hn}^T + b_{hn})) \\
-        h' = (1 - z) \odot n + z \odot h
+        r = \sigma(x (W_{ih}^r)^T + b_{ih}^r + h (W_{hh}^r)^T + b_{hh}^r), \\
+        z = \sigma(x (W_{ih}^z)^T + b_{ih}^z + h (W_{hh}^z)^T + b_{hh}^z), \\
+        n = \tanh(x (W_{ih}^n)^T + b_{ih}^n
+            + r \odot (h (W_{hh}^n)^T + b_{hh}^n)), \\
+        h' = (1 - z) \odot n + z \odot h,
         \end{array}
 
-    where :math:`\sigma` is the sigmoid function and :math:`\odot` the
-    elementwise product. The reset gate acts after the recurrent matrix
-    product, unlike in most textbooks (see :func:`gru_update`). Same arguments,
-    parameters and results as :class:`torch.nn.GRUCell`.
+    where :math:`W_{ih}^r` is the block of rows of W_ih that feeds r (and so
+    on), :math:`\sigma` the logistic sigmoid and :math:`\odot` the elementwise
+    product. The reset gate scales the recurrent share *after* its matrix
+    product, where the papers and most books put it before; the two are
+    different functions (see :func:`gru_update`). The contract is that of
+    :class:`torch.nn.GRUCell`: the same constructor arguments, shapes, return
+    value and parameter names, so a ``state_dict`` saved from either loads
+    into the other.
+
+    Below, D is ``input_size``, H is ``hidden_size`` and N the batch size.
 
     Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h`
-        bias: If ``False``, then the layer does not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
+        input_size: D, the length of each input vector ``x``.
+        hidden_size: H, the length of the hidden state ``h``.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh (3H each),
+            ``False`` to leave them out (``bias_ih`` and ``bias_hh`` are then
+            ``None``). Default: ``True``.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
 
-    Inputs: input, hx
-        - **input** of shape `(N, input_size)` or `(input_size)`: the input
-          features. Must have the dtype and device of the parameters.
-        - **hx** of shape `(N, hidden_size)` or `(hidden_size)`: the current
-          hidden state, batched exactly when input is. Defaults to zeros if not
-          provided.
+    Call ``cell(input, hx=None)`` with:
+        - **input**: the inputs of one step, `(N, D)` for a batch or `(D)` for
+          a single sequence, with the dtype and on the device of the
+          parameters (nothing is converted or moved for you).
+        - **hx**: the previous hidden state, `(N, H)`, or `(H)` when ``input``
+          is unbatched (``hx`` is batched exactly when ``input`` is);
+          ``None``, the default, stands for zeros.
 
-    Outputs: h'
-        - **h'** of shape `(N, hidden_size)` or `(hidden_size)`: the next hidden
-          state for each element in the batch.
+    Returns:
+        h', the next hidden state: `(N, H)`, or `(H)` for unbatched input.
 
     Attributes:
-        weight_ih: the learnable input-hidden weights `(W_ir|W_iz|W_in)`, of
-            shape `(3*hidden_size, input_size)`
-        weight_hh: the learnable hidden-hidden weights `(W_hr|W_hz|W_hn)`, of
-            shape `(3*hidden_size, hidden_size)`
-        bias_ih: the learnable input-hidden bias `(b_ir|b_iz|b_in)`, of shape
-            `(3*hidden_size)`, or ``None`` when ``bias=False``
-        bias_hh: the learnable hidden-hidden bias `(b_hr|b_hz|b_hn)`, of shape
-            `(3*hidden_size)`, or ``None`` when ``bias=False``
+        weight_ih: W_ih, the learnable weights applied to the input, `(3H, D)`:
+            rows 0 to H - 1 feed the reset gate r, rows H to 2H - 1 the update
+            gate z, rows 2H to 3H - 1 the candidate n.
+        weight_hh: W_hh, the learnable weights applied to the previous state,
+            `(3H, H)`, in the same three blocks r, z, n.
+        bias_ih: b_ih, a learnable vector of length 3H in the blocks r, z, n,
+            or ``None`` when ``bias=False``.
+        bias_hh: b_hh, a learnable vector of length 3H in the blocks r, z, n,
+            or ``None`` when ``bias=False``. Its n block sits inside
+            ``r * (...)``, so unlike in the LSTM it is not interchangeable
+            with b_ih's.
 
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order :class:`torch.nn.GRUCell`
+    draws them, so after the same ``torch.manual_seed`` both cells hold the
+    same numbers. :meth:`reset_parameters` draws them again.
 
     Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument.
+        TypeError: a size that is not an int; a ``dtype`` that is not a
+            floating-point ``torch.dtype``; an ``input`` or ``hx`` that is not
+            a floating-point tensor, or whose dtype differs from the
+            parameters'.
+        ValueError: a size below 1; ``bias`` not ``True`` or ``False``; an
+            ``input`` or ``hx`` of the wrong shape (the message gives the shape
+            expected) or on another device than the parameters.
 
-    Examples::
+        Every message names the argument, what it received and what was
+        expected.
 
-        >>> cell = GRUCell(10, 20)
-        >>> input = torch.randn(6, 3, 10)
-        >>> hx = torch.randn(3, 20)
-        >>> output = []
-        >>> for t in range(6):
-        ...     hx = cell(input[t], hx)
-        ...     output.append(hx)
+    Example: a batch of 3 sequences of 6 steps, one step at a time::
+
+        >>> cell = GRUCell(4, 8)            # D = 4, H = 8
+        >>> xs = torch.randn(6, 3, 4)       # (T, N, D)
+        >>> h = None                        # zeros
+        >>> for x_t in xs:
+        ...     h = cell(x_t, h)
+        >>> h.shape
+        torch.Size([3, 8])
     """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
-    def _step(self, x_projected, state, weight_hh, bias_hh):
-        """PyTorch's GRU update; the state is the tuple (h,)."""
-        (h_prev,) = state
-        return (gru_update(x_projected, h_prev, weight_hh, bias_hh),)
 
+class GRU(_GRUUnit, RNNBase):
+    r"""The GRU (PyTorch's form) over whole sequences, stacked and bidirectional, from scratch.
 
-class GRU(RNNBase):
-    r"""A multi-layer gated recurrent unit (GRU) RNN, PyTorch's variant, written from scratch.
-
-    For each element in the input sequence, each layer computes
+    Each layer runs the update of :class:`GRUCell` along the sequence: at
+    every step t, the reset gate r_t, the update gate z_t, the candidate n_t
+    and the new state,
 
     .. math::
         \begin{array}{ll}
-        r_t = \sigma(x_t W_{ir}^T + b_{ir} + h_{t-1} W_{hr}^T + b_{hr}) \\
-        z_t = \sigma(x_t W_{iz}^T + b_{iz} + h_{t-1} W_{hz}^T + b_{hz}) \\
-        n_t = \tanh(x_t W_{in}^T + b_{in} + r_t \odot (h_{t-1} W_{hn}^T + b_{hn})) \\
-        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        r_t = \sigma(x_t (W_{ih}^r)^T + b_{ih}^r + h_{t-1} (W_{hh}^r)^T + b_{hh}^r), \\
+        z_t = \sigma(x_t (W_{ih}^z)^T + b_{ih}^z + h_{t-1} (W_{hh}^z)^T + b_{hh}^z), \\
+        n_t = \tanh(x_t (W_{ih}^n)^T + b_{ih}^n
+            + r_t \odot (h_{t-1} (W_{hh}^n)^T + b_{hh}^n)), \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1},
         \end{array}
 
-    where :math:`h_t` is the hidden state at time `t`, :math:`x_t` the input
-    (for layers after the first, the output of the layer below),
-    :math:`r_t, z_t, n_t` the reset, update and new gates, :math:`\sigma` the
-    sigmoid function and :math:`\odot` the elementwise product. The reset gate
-    acts after the recurrent matrix product, unlike in most textbooks (see
-    :func:`gru_update`). Same arguments, parameter names, parameter order and
-    results as :class:`torch.nn.GRU`, PackedSequence input included.
+    starting from the initial state :math:`h_0`, where :math:`W_{ih}^r` is
+    the block of rows of W_ih that feeds r_t (and so on), :math:`\sigma` the
+    logistic sigmoid and :math:`\odot` the elementwise product. The reset gate
+    scales the recurrent share *after* its matrix product, where the papers
+    and most books put it before (see :func:`gru_update` and the chapter
+    "Gated recurrent units"). The first layer reads the input sequence; every
+    layer above it reads the hidden states of the layer below. With
+    ``bidirectional=True`` every layer has a second set of weights that reads
+    the sequence from its last step to its first, and the layer's output at
+    step t is the two hidden states side by side, forward first.
+
+    The contract is that of :class:`torch.nn.GRU`: the same constructor
+    arguments, input and state layout, return values, parameter names and
+    parameter order, so a ``state_dict`` saved from either loads into the
+    other, and a ``PackedSequence`` is accepted as input. Inside, there is no
+    call to PyTorch's recurrent kernels: one recurrent matrix product per step,
+    in a Python loop over time, through :func:`gru_update`.
+
+    Shapes below: T is the sequence length, N the batch size, D
+    ``input_size``, H ``hidden_size``, and L = ``num_layers * num_directions``
+    the number of (layer, direction) pairs, where ``num_directions`` is 2 when
+    ``bidirectional=True`` and 1 otherwise.
 
     Args:
-        input_size: The number of expected features in the input `x`
-        hidden_size: The number of features in the hidden state `h`
-        num_layers: Number of recurrent layers. E.g., setting ``num_layers=2``
-            stacks two GRUs, the second taking in the outputs of the first.
-            Default: 1
-        bias: If ``False``, then the layers do not use bias weights `b_ih` and
-            `b_hh`. Default: ``True``
-        batch_first: If ``True``, then the input and output tensors are provided
-            as `(batch, seq, feature)` instead of `(seq, batch, feature)`. This
-            does not apply to hidden states, nor to unbatched input.
-            Default: ``False``
-        dropout: If non-zero, applies dropout with this probability to the
-            outputs of each layer except the last, in training mode only.
-            Default: 0
-        bidirectional: If ``True``, becomes a bidirectional GRU. Default: ``False``
-        device: where to create the parameters. Default: the default device
-        dtype: the floating-point dtype of the parameters. Default: the default dtype
+        input_size: D, the length of each input vector x_t.
+        hidden_size: H, the length of each hidden state h_t, in every layer
+            and direction.
+        num_layers: how many layers are stacked; layer k > 0 reads the outputs
+            of layer k - 1. Default: 1.
+        bias: ``True`` to add the two bias vectors b_ih and b_hh (3H each) in
+            every layer, ``False`` to leave them out (no ``bias_*`` parameters
+            are created). Default: ``True``.
+        batch_first: ``True`` to take ``input`` and return ``output`` as
+            `(N, T, ...)`, batch first, instead of `(T, N, ...)`. It changes
+            neither ``hx`` and ``h_n``, which always have the layers first,
+            nor unbatched input. Default: ``False``.
+        dropout: the probability with which each output of every layer but
+            the last is zeroed (the others scaled by 1 / (1 - dropout)) before
+            the next layer reads it, in training mode only (``model.train()``);
+            a number in [0, 1]. A nonzero value with
+            ``num_layers=1`` has nothing to act on and gives a UserWarning.
+            Default: 0.
+        bidirectional: ``True`` to add, in every layer, a second direction that
+            reads the sequence backwards. Default: ``False``.
+        device: the device the parameters are created on, for example
+            ``'cuda'``; ``None`` means PyTorch's current default device.
+            Default: ``None``.
+        dtype: the floating-point dtype of the parameters, for example
+            ``torch.float64``; ``None`` means PyTorch's default dtype
+            (usually ``torch.float32``). Default: ``None``.
 
-    Inputs: input, hx
-        * **input**: tensor of shape :math:`(L, H_{in})` for unbatched input,
-          :math:`(L, N, H_{in})` when ``batch_first=False`` or
-          :math:`(N, L, H_{in})` when ``batch_first=True``, containing the
-          features of the input sequence, with the dtype and device of the
-          parameters. The input can also be a packed variable length sequence
-          (:func:`torch.nn.utils.rnn.pack_padded_sequence`); the output is then
-          packed too, and ``h_n`` holds each sequence's state after its last real step.
-        * **hx**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the initial hidden state of each layer and direction.
-          Defaults to zeros if not provided.
+    Call ``gru(input, hx=None)`` with:
+        * **input**: the input sequences, `(T, N, D)`, or `(N, T, D)` with
+          ``batch_first=True``, or `(T, D)` for a single unbatched sequence;
+          with the dtype and on the device of the parameters (nothing is
+          converted or moved for you). It may also be a ``PackedSequence``
+          (:func:`torch.nn.utils.rnn.pack_padded_sequence`) holding sequences
+          of different lengths.
+        * **hx**: the initial hidden state of every layer and direction,
+          `(L, N, H)`, or `(L, H)` for unbatched input; ``None``, the default,
+          stands for zeros. Row ``k * num_directions`` is layer k forwards and,
+          when bidirectional, row ``k * num_directions + 1`` is layer k
+          backwards.
 
-        where:
+    Returns:
+        The pair ``(output, h_n)``:
 
-        .. math::
-            \begin{aligned}
-                N ={} & \text{batch size} \\
-                L ={} & \text{sequence length} \\
-                D ={} & 2 \text{ if bidirectional=True otherwise } 1 \\
-                H_{in} ={} & \text{input\_size} \\
-                H_{out} ={} & \text{hidden\_size}
-            \end{aligned}
-
-    Outputs: output, h_n
-        * **output**: tensor of shape :math:`(L, D * H_{out})` for unbatched
-          input, :math:`(L, N, D * H_{out})` when ``batch_first=False`` or
-          :math:`(N, L, D * H_{out})` when ``batch_first=True``, containing the
-          output features `(h_t)` from the last layer of the GRU, for each `t`;
-          for a bidirectional GRU the forward direction comes first.
-        * **h_n**: tensor of shape :math:`(D * \text{num\_layers}, H_{out})` for
-          unbatched input or :math:`(D * \text{num\_layers}, N, H_{out})`
-          containing the final hidden state of each layer and direction (for
-          the backward direction, the state after reading the first element).
+        * **output**: the hidden states h_t of the top layer at every step,
+          `(T, N, num_directions * H)`, or `(N, T, num_directions * H)` with
+          ``batch_first=True``, or `(T, num_directions * H)` for unbatched
+          input. When bidirectional, the first H features of each step are the
+          forward direction's and the last H the backward direction's. For a
+          ``PackedSequence`` input, ``output`` is a ``PackedSequence`` too, with
+          the sequences in the input's order.
+        * **h_n**: the final hidden state of every layer and direction, laid out
+          as ``hx``: `(L, N, H)`, or `(L, H)` for unbatched input. The final
+          state of a forward direction is the one after the last step; that of
+          a backward direction is the one after it has read back to the first
+          step. For a ``PackedSequence`` input, the forward direction's final
+          state is the one after each sequence's own last real step.
 
     Attributes:
-        weight_ih_l[k]: the learnable input-hidden weights of the k-th layer
-            `(W_ir|W_iz|W_in)`, of shape `(3*hidden_size, input_size)` for
-            `k = 0`. Otherwise, the shape is
-            `(3*hidden_size, num_directions * hidden_size)`
-        weight_hh_l[k]: the learnable hidden-hidden weights of the k-th layer
-            `(W_hr|W_hz|W_hn)`, of shape `(3*hidden_size, hidden_size)`
-        bias_ih_l[k]: the learnable input-hidden bias of the k-th layer
-            `(b_ir|b_iz|b_in)`, of shape `(3*hidden_size)`; absent when
-            ``bias=False``
-        bias_hh_l[k]: the learnable hidden-hidden bias of the k-th layer
-            `(b_hr|b_hz|b_hn)`, of shape `(3*hidden_size)`; absent when
-            ``bias=False``
-        weight_ih_l[k]_reverse, ...: the same for the backward direction,
-            when ``bidirectional=True``
+        weight_ih_l[k]: W_ih of layer k, learnable: `(3H, D)` for k = 0 and
+            `(3H, num_directions * H)` for the layers above; rows 0 to H - 1
+            feed the reset gate r, rows H to 2H - 1 the update gate z, rows 2H
+            to 3H - 1 the candidate n.
+        weight_hh_l[k]: W_hh of layer k, learnable, `(3H, H)`, in the same
+            three blocks r, z, n.
+        bias_ih_l[k]: b_ih of layer k, a learnable vector of length 3H in the
+            blocks r, z, n; absent when ``bias=False``.
+        bias_hh_l[k]: b_hh of layer k, a learnable vector of length 3H in the
+            blocks r, z, n; absent when ``bias=False``.
+        weight_ih_l[k]_reverse, ...: the four of the backward direction, with
+            the same shapes, when ``bidirectional=True``.
 
-    All weights and biases are initialized from :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`
-    where :math:`k = \frac{1}{\text{hidden\_size}}`.
+    Initialization: every weight and bias is drawn uniformly from
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, in the order :class:`torch.nn.GRU`
+    draws them, so after the same ``torch.manual_seed`` both modules hold the
+    same numbers. :meth:`reset_parameters` draws them again.
 
     Raises:
-        TypeError, ValueError: an argument of the wrong type, value, shape,
-            dtype or device; the message names the argument.
+        TypeError: a size that is not an int; a ``dropout`` that is not a
+            number; a ``dtype`` that is not a floating-point ``torch.dtype``;
+            an ``input`` or ``hx`` that is not a floating-point tensor, or
+            whose dtype differs from the parameters'.
+        ValueError: a size below 1; ``dropout`` outside [0, 1]; ``bias``,
+            ``batch_first`` or ``bidirectional`` not ``True`` or ``False``; an
+            ``input`` or ``hx`` of the wrong shape (the message gives the shape
+            expected) or on another device than the parameters.
 
-    Examples::
+        Every message names the argument, what it received and what was
+        expected.
 
-        >>> gru = GRU(10, 20, 2)
-        >>> input = torch.randn(5, 3, 10)
-        >>> h0 = torch.randn(2, 3, 20)
-        >>> output, hn = gru(input, h0)
+    Example: one bidirectional layer over a batch-first batch of 3 sequences
+    of 5 steps::
+
+        >>> gru = GRU(4, 8, batch_first=True, bidirectional=True)
+        >>> x = torch.randn(3, 5, 4)         # (N, T, D)
+        >>> output, h_n = gru(x)             # hx=None: start from zeros
+        >>> output.shape, h_n.shape          # (N, T, 2H), (L, N, H)
+        (torch.Size([3, 5, 16]), torch.Size([2, 3, 8]))
+        >>> torch.allclose(output[:, -1, :8], h_n[0])  # forwards ends at step T
+        True
+        >>> torch.allclose(output[:, 0, 8:], h_n[1])   # backwards ends at step 1
+        True
     """
 
     def __init__(
@@ -1316,11 +1528,14 @@ class GRU(RNNBase):
         dtype=None,
     ):
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            device, dtype, num_chunks=3,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+            num_chunks=3,
         )
-
-    def _step(self, x_projected, state, weight_hh, bias_hh):
-        """PyTorch's GRU update; the state is the tuple (h_t,)."""
-        (h_prev,) = state
-        return (gru_update(x_projected, h_prev, weight_hh, bias_hh),)

@@ -55,7 +55,7 @@ import numbers
 
 import numpy as np
 
-from helpers.language_model import _check_vocab
+from helpers.language_model import _check_context_and_token, _check_vocab
 from helpers.text import BOS, EOS, _check_texts
 from helpers.validation import _describe, check_positive_int
 
@@ -115,8 +115,10 @@ class KneserNeyModel:
     def __init__(self, order, vocab, *, discount="modified"):
         self.vocab = _check_vocab(vocab)
         if vocab.level != "char":
-            raise ValueError(f"KneserNeyModel counts characters: vocab must have level='char', "
-                             f"got level={vocab.level!r}")
+            raise ValueError(
+                f"KneserNeyModel counts characters: vocab must have level='char', "
+                f"got level={vocab.level!r}"
+            )
         self.outcomes = [t for t in vocab.itos if t not in ("<pad>", "<unk>", BOS)]
         self._known = set(self.outcomes) - {EOS}
         self._base = len(vocab)  # a k-gram is a k-digit number in this base
@@ -139,11 +141,15 @@ class KneserNeyModel:
     def order(self, value):
         value = check_positive_int("order", value)
         if value > self._largest_order:
-            raise ValueError(f"order must be at most {self._largest_order} for a vocabulary of "
-                             f"{self._base} tokens (a gram must fit in 64 bits), got {value}")
+            raise ValueError(
+                f"order must be at most {self._largest_order} for a vocabulary of "
+                f"{self._base} tokens (a gram must fit in 64 bits), got {value}"
+            )
         if self._fitted_order is not None and value > self._fitted_order:
-            raise ValueError(f"order must be at most {self._fitted_order}, the order the model "
-                             f"was fitted with, got {value}; fit a new model to go higher")
+            raise ValueError(
+                f"order must be at most {self._fitted_order}, the order the model "
+                f"was fitted with, got {value}; fit a new model to go higher"
+            )
         self._order = value
 
     @property
@@ -153,14 +159,14 @@ class KneserNeyModel:
 
     @discount.setter
     def discount(self, value):
-        if value != "modified" and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                    or not 0 < value <= 1):
+        if value != "modified" and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1
+        ):
             raise ValueError(f"discount must be a number in (0, 1] or 'modified', got {value!r}")
         self._discount = value if value == "modified" else float(value)
 
     def __repr__(self):
-        fitted = (f"{int(self._plain[1][1].sum())} counted tokens" if self._plain
-                  else "not fitted")
+        fitted = f"{int(self._plain[1][1].sum())} counted tokens" if self._plain else "not fitted"
         return f"KneserNeyModel(order={self.order}, discount={self.discount!r}, {fitted})"
 
     # ------------------------------------------------------------------ counting
@@ -211,12 +217,14 @@ class KneserNeyModel:
         """
         top = self.order
         keys = self._keys("texts", texts, top)
-        self._plain = {k: np.unique(keys % self._base ** k, return_counts=True)
-                       for k in range(1, top + 1)}
+        self._plain = {
+            k: np.unique(keys % self._base**k, return_counts=True) for k in range(1, top + 1)
+        }
         # N1+(. w): each distinct (k+1)-gram is one distinct token before its last k tokens
-        self._continuation = {k: np.unique(self._plain[k + 1][0] % self._base ** k,
-                                           return_counts=True)[1]
-                              for k in range(1, top)}
+        self._continuation = {
+            k: np.unique(self._plain[k + 1][0] % self._base**k, return_counts=True)[1]
+            for k in range(1, top)
+        }
         self._fitted_order = top
         self._tables = {}
         return self
@@ -238,8 +246,11 @@ class KneserNeyModel:
                 # start), so the continuation counts cover the same keys, in the same order
                 starts_with_bos = keys // self._base ** (level - 1) == self.vocab.bos_id
                 counts = np.where(starts_with_bos, counts, self._continuation[level])
-            d = (_count_of_counts_discounts(counts) if self.discount == "modified"
-                 else (self.discount,) * 3)
+            d = (
+                _count_of_counts_discounts(counts)
+                if self.discount == "modified"
+                else (self.discount,) * 3
+            )
             taken = np.asarray(d)[np.minimum(counts, 3) - 1]
             contexts, which = np.unique(keys // self._base, return_inverse=True)
             totals = np.bincount(which, weights=counts)
@@ -258,11 +269,12 @@ class KneserNeyModel:
         steps = []
         for level in range(1, self.order + 1):
             keys, counts, d, contexts, totals, free = self._table(level)
-            gram = grams % self._base ** level
+            gram = grams % self._base**level
             at, found = self._find(keys, gram)
             count = np.where(found, counts[at], 0)
-            discount = np.where(count > 0, np.asarray(d)[np.maximum(np.minimum(count, 3), 1) - 1],
-                                0.0)
+            discount = np.where(
+                count > 0, np.asarray(d)[np.maximum(np.minimum(count, 3), 1) - 1], 0.0
+            )
             at, seen = self._find(contexts, gram // self._base)
             total = np.where(seen, totals[at], 0.0)
             # a context never seen passes its whole probability down: alpha 0, gamma 1
@@ -275,16 +287,7 @@ class KneserNeyModel:
 
     def _gram_key(self, context, token):
         self._check_fitted()
-        if not isinstance(context, tuple) or len(context) != self.order - 1:
-            raise ValueError(f"context must be a tuple of order - 1 = {self.order - 1} tokens, "
-                             f"got {_describe(context)}")
-        allowed = self._known | {BOS}
-        if any(not isinstance(c, str) or c not in allowed for c in context):
-            raise ValueError(f"context must hold characters of the vocabulary or '<bos>', "
-                             f"got {context!r}")
-        if token not in self.outcomes:
-            raise ValueError(f"token must be one of the {len(self.outcomes)} outcomes "
-                             f"(a character of the vocabulary or '<eos>'), got {token!r}")
+        _check_context_and_token(context, token, "order", self.order, self._known, self.outcomes)
         key = 0
         for item in (*context, token):
             key = key * self._base + self.vocab.stoi[item]
@@ -339,17 +342,23 @@ class KneserNeyModel:
         key = self._gram_key(context, token)
         steps = self._steps(np.array([key], dtype=np.int64))
         gram = (*context, token)
-        return [{"level": level, "context": gram[len(gram) - level:-1],
-                 "count": int(count[0]), "total": float(total[0]),
-                 "discount": float(discount[0]), "alpha": float(alpha[0]),
-                 "gamma": float(gamma[0]), "probability": float(p[0])}
-                for level, (count, discount, total, alpha, gamma, p)
-                in enumerate(steps, start=1)]
+        return [
+            {
+                "level": level,
+                "context": gram[len(gram) - level : -1],
+                "count": int(count[0]),
+                "total": float(total[0]),
+                "discount": float(discount[0]),
+                "alpha": float(alpha[0]),
+                "gamma": float(gamma[0]),
+                "probability": float(p[0]),
+            }
+            for level, (count, discount, total, alpha, gamma, p) in enumerate(steps, start=1)
+        ]
 
     def distribution(self, context):
         """``{token: P(token | context)}`` over all K outcomes (it sums to 1)."""
-        keys = np.array([self._gram_key(context, token) for token in self.outcomes],
-                        dtype=np.int64)
+        keys = np.array([self._gram_key(context, token) for token in self.outcomes], dtype=np.int64)
         return dict(zip(self.outcomes, self._steps(keys)[-1][-1].tolist()))
 
     def nll(self, texts):

@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from helpers.text import split_items
-from helpers.validation import _describe, check_positive_int
+from helpers.validation import _describe, check_positive_int, check_seed
 
 __all__ = ["LANGUAGES", "number_in_words", "number_translation_splits"]
 
@@ -64,14 +64,18 @@ def _draw(rng, digits, count, zero_probability):
     """``count`` numbers of ``digits`` digits: a first digit 1..9, then each digit 0 with
     probability ``zero_probability`` and 1..9 otherwise (0.1: uniform over all such numbers)."""
     first = rng.integers(1, 10, count)
-    rest = np.where(rng.random((count, digits - 1)) < zero_probability, 0,
-                    rng.integers(1, 10, (count, digits - 1)))
+    rest = np.where(
+        rng.random((count, digits - 1)) < zero_probability,
+        0,
+        rng.integers(1, 10, (count, digits - 1)),
+    )
     places = 10 ** np.arange(digits - 1, -1, -1, dtype=np.int64)
     return np.column_stack([first, rest]).astype(np.int64) @ places
 
 
-def number_translation_splits(*, per_digit_count, max_digits=9, zero_probability=0.1,
-                              languages=LANGUAGES, seed=0):
+def number_translation_splits(
+    *, per_digit_count, max_digits=9, zero_probability=0.1, languages=LANGUAGES, seed=0
+):
     """Train/validation/test pairs ``(words, digits)``, split by number.
 
     For each digit count d = 1 .. ``max_digits`` the numbers are drawn without
@@ -101,23 +105,28 @@ def number_translation_splits(*, per_digit_count, max_digits=9, zero_probability
     if max_digits > 12:
         raise ValueError(f"max_digits must be at most 12, got {max_digits}")
     if isinstance(languages, str) or not isinstance(languages, (tuple, list)) or not languages:
-        raise TypeError(f"languages must be a non-empty tuple of codes from {LANGUAGES}, "
-                        f"got {_describe(languages)}")
+        raise TypeError(
+            f"languages must be a non-empty tuple of codes from {LANGUAGES}, "
+            f"got {_describe(languages)}"
+        )
     for language in languages:
         _check_language(language)
     if len(set(languages)) != len(languages):
         raise ValueError(f"languages must not repeat, got {languages!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-    if isinstance(zero_probability, bool) or not isinstance(zero_probability, numbers.Real) \
-            or not 0 <= zero_probability < 1:
-        raise ValueError(f"zero_probability must be a number in [0, 1), got "
-                         f"{_describe(zero_probability)}")
+    seed = check_seed("seed", seed)
+    if (
+        isinstance(zero_probability, bool)
+        or not isinstance(zero_probability, numbers.Real)
+        or not 0 <= zero_probability < 1
+    ):
+        raise ValueError(
+            f"zero_probability must be a number in [0, 1), got {_describe(zero_probability)}"
+        )
 
     rng = np.random.default_rng(int(seed))
     chosen = []
     for digits in range(1, max_digits + 1):
-        low, high = 10 ** (digits - 1), 10 ** digits
+        low, high = 10 ** (digits - 1), 10**digits
         if high - low <= per_digit_count:
             chosen.extend(range(low, high))
         else:
@@ -137,7 +146,8 @@ def number_translation_splits(*, per_digit_count, max_digits=9, zero_probability
         raise ValueError(
             f"per_digit_count = {per_digit_count} and max_digits = {max_digits} give "
             f"{len(held_out)} numbers of 100 or more, too few to split 80/10/10 (1 .. 99 "
-            f"always go to training); raise max_digits or per_digit_count") from None
+            f"always go to training); raise max_digits or per_digit_count"
+        ) from None
     splits["train"] = [n for n in chosen if n < _DICTIONARY_END] + splits["train"]
     return {
         name: [(number_in_words(n, language), str(n)) for n in numbers_ for language in languages]

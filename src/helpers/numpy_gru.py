@@ -54,9 +54,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-# The GRU shares the LSTM's checks of gate blocks and caches, and its overflow-free sigmoid.
-from helpers.numpy_lstm import _check_gate_blocks, _check_step_caches, _sigmoid
-from helpers.numpy_rnn import _check_cache
+# The GRU shares the LSTM's check of gate blocks and its overflow-free sigmoid, and the RNN's
+# backpropagation through time.
+from helpers.numpy_lstm import _check_gate_blocks, _sigmoid
+from helpers.numpy_rnn import _backward_through_time, _check_cache
 from helpers.validation import Dims
 
 __all__ = [
@@ -210,9 +211,8 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
     Returns:
         tuple ``(h, cache)``:
 
-        - ``h``: every hidden state, shape ``(N, T, H)``; ``h[:, t]`` is
-          ``h_t``, the state after reading ``x[:, t]``, and ``h[:, -1]`` the
-          final state. ``h0`` is not included.
+        - ``h``: every hidden state, ``(N, T, H)``, laid out as in
+          :func:`helpers.numpy_rnn.rnn_forward` (``h0`` not included).
         - ``cache``: a list of ``T`` :class:`GRUStepCache`, one per step, for
           :func:`gru_backward`. They keep the gates: ``cache[t].z`` is the
           update gate of step ``t``, and ``np.stack([step.z for step in cache],
@@ -244,14 +244,14 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
 def gru_backward(dh, cache):
     """Backpropagation through time: the backward pass of :func:`gru_forward`.
 
-    Going from the last step to the first, the gradient on ``h_t`` is
-    ``dh[:, t]`` plus the ``dh_prev`` that step ``t + 1`` sends back (nothing
-    comes back into the last step). The weights and biases are the same at
-    every step, so their gradients are the sums of every step's gradients.
+    The recursion of :func:`helpers.numpy_rnn.rnn_backward` with
+    :func:`gru_step_backward` as the step: step ``t`` receives ``dh[:, t]``
+    plus what step ``t + 1`` sends back, and the gradients of the weights and
+    biases, shared by every step, are summed over the steps.
 
     Args:
-        dh: upstream gradient on every hidden state, shape ``(N, T, H)``, the
-            shape of the ``h`` returned by :func:`gru_forward`.
+        dh: upstream gradient on every hidden state, ``(N, T, H)`` like the
+            ``h`` that :func:`gru_forward` returns.
         cache: the list of :class:`GRUStepCache` returned by :func:`gru_forward`.
 
     Returns:
@@ -265,26 +265,4 @@ def gru_backward(dh, cache):
         ValueError: ``cache`` is empty, or ``dh`` does not have the shape of the
             forward's ``h``.
     """
-    _check_step_caches(cache, GRUStepCache, "gru_forward")
-    first = cache[0]
-    (N, D), H, T = first.x.shape, first.n.shape[1], len(cache)
-    dims = Dims().fix("N", N, "the cache").fix("T", T, "the cache").fix("H", H, "the cache")
-    dh = dims.array("dh", dh, ("N", "T", "H"))
-
-    dtype = np.result_type(dh, *first)
-    dx = np.empty((N, T, D), dtype=dtype)
-    dWx = np.zeros((D, 3 * H), dtype=dtype)
-    dWh = np.zeros((H, 3 * H), dtype=dtype)
-    dbx = np.zeros(3 * H, dtype=dtype)
-    dbh = np.zeros(3 * H, dtype=dtype)
-    dh_from_next = np.zeros((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        dx[:, t], dh_from_next, dWx_t, dWh_t, dbx_t, dbh_t = gru_step_backward(
-            dh[:, t] + dh_from_next, cache[t]
-        )
-        dWx += dWx_t
-        dWh += dWh_t
-        dbx += dbx_t
-        dbh += dbh_t
-    # After step 0, what comes back is the gradient on the state before it: h0.
-    return dx, dh_from_next, dWx, dWh, dbx, dbh
+    return _backward_through_time(dh, cache, GRUStepCache, "gru_forward", gru_step_backward)

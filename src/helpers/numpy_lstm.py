@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from helpers.numpy_rnn import _check_cache
+from helpers.numpy_rnn import _backward_through_time, _check_cache
 from helpers.validation import Dims
 
 __all__ = [
@@ -120,19 +120,6 @@ def _check_gate_blocks(dims, name, value, spec, gates):
             f"{dims.source['H']}{hint}"
         )
     return dims.array(name, value, (*spec, blocks * H))
-
-
-def _check_step_caches(cache, step_type, forward):
-    """Check that ``cache`` is what ``forward`` returns for a sequence: a list of ``step_type``."""
-    if not (isinstance(cache, list) and all(isinstance(c, step_type) for c in cache)):
-        raise TypeError(
-            f"cache must be the cache returned by {forward} (a list of {step_type.__name__}, "
-            f"one per step), got {type(cache).__name__}"
-        )
-    if not cache:
-        raise ValueError(
-            f"cache is an empty list; {forward} returns one {step_type.__name__} per step"
-        )
 
 
 def _check_weights(dims, Wx, Wh, b):
@@ -274,9 +261,8 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     Returns:
         tuple ``(h, cache)``:
 
-        - ``h``: every hidden state, shape ``(N, T, H)``; ``h[:, t]`` is
-          ``h_t``, the state after reading ``x[:, t]``, and ``h[:, -1]`` the
-          final state. ``h0`` is not included.
+        - ``h``: every hidden state, ``(N, T, H)``, laid out as in
+          :func:`helpers.numpy_rnn.rnn_forward` (``h0`` not included).
         - ``cache``: a list of ``T`` :class:`LSTMStepCache`, one per step, for
           :func:`lstm_backward`. They keep the gates and the cell states:
           ``cache[t].f`` is the forget gate of step ``t``, ``cache[-1].c`` the
@@ -339,25 +325,6 @@ def lstm_backward(dh, cache):
         ValueError: ``cache`` is empty, or ``dh`` does not have the shape of the
             forward's ``h``.
     """
-    _check_step_caches(cache, LSTMStepCache, "lstm_forward")
-    first = cache[0]
-    (N, D), H, T = first.x.shape, first.c.shape[1], len(cache)
-    dims = Dims().fix("N", N, "the cache").fix("T", T, "the cache").fix("H", H, "the cache")
-    dh = dims.array("dh", dh, ("N", "T", "H"))
-
-    dtype = np.result_type(dh, *first)
-    dx = np.empty((N, T, D), dtype=dtype)
-    dWx = np.zeros((D, 4 * H), dtype=dtype)
-    dWh = np.zeros((H, 4 * H), dtype=dtype)
-    db = np.zeros(4 * H, dtype=dtype)
-    dh_from_next = np.zeros((N, H), dtype=dtype)
-    dc_from_next = np.zeros((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        dx[:, t], dh_from_next, dc_from_next, dWx_t, dWh_t, db_t = lstm_step_backward(
-            dh[:, t] + dh_from_next, dc_from_next, cache[t]
-        )
-        dWx += dWx_t
-        dWh += dWh_t
-        db += db_t
-    # After step 0, what comes back is the gradient on the states before it: h0 (and c0).
-    return dx, dh_from_next, dWx, dWh, db
+    return _backward_through_time(
+        dh, cache, LSTMStepCache, "lstm_forward", lstm_step_backward, num_states=2
+    )

@@ -70,6 +70,55 @@ def _check_cache(cache, cache_type, forward):
         )
 
 
+def _check_step_caches(cache, step_type, forward):
+    """Check that ``cache`` is what ``forward`` returns for a sequence: a list of ``step_type``."""
+    if not (isinstance(cache, list) and all(isinstance(c, step_type) for c in cache)):
+        raise TypeError(
+            f"cache must be the cache returned by {forward} (a list of {step_type.__name__}, "
+            f"one per step), got {type(cache).__name__}"
+        )
+    if not cache:
+        raise ValueError(
+            f"cache is an empty list; {forward} returns one {step_type.__name__} per step"
+        )
+
+
+def _backward_through_time(dh, cache, step_type, forward, step_backward, *, num_states=1):
+    """Backpropagation through time with ``step_backward``, for every recurrence of the book.
+
+    Checks ``cache`` (the list of ``step_type`` that ``forward`` returns, one per
+    step) and ``dh`` ``(N, T, H)``. Going from the last step to the first, step
+    ``t`` gets ``dh[:, t]`` plus the ``dh_prev`` that step ``t + 1`` sends back,
+    and the gradients on the other ``num_states - 1`` states (the LSTM's cell)
+    that it sent; nothing comes back into the last step. ``step_backward`` is
+    called as ``step_backward(dh_t, *other_state_grads, step_cache)`` and
+    returns ``(dx_t, dh_prev, *other_state_grads_prev, *parameter_grads)``; the
+    parameters are the same at every step, so their gradients are summed.
+
+    Returns:
+        ``(dx, dh0, *parameter_grads)``.
+    """
+    _check_step_caches(cache, step_type, forward)
+    first = cache[0]
+    (N, D), H, T = first.x.shape, first.h_prev.shape[1], len(cache)
+    dims = Dims().fix("N", N, "the cache").fix("T", T, "the cache").fix("H", H, "the cache")
+    dh = dims.array("dh", dh, ("N", "T", "H"))
+
+    dtype = np.result_type(dh, *first)
+    dx = np.empty((N, T, D), dtype=dtype)
+    from_next = [np.zeros((N, H), dtype=dtype) for _ in range(num_states)]
+    totals = None
+    for t in reversed(range(T)):
+        dx[:, t], *back = step_backward(dh[:, t] + from_next[0], *from_next[1:], cache[t])
+        from_next, step_grads = back[:num_states], back[num_states:]
+        if totals is None:
+            totals = [np.zeros(g.shape, dtype=dtype) for g in step_grads]
+        for total, grad in zip(totals, step_grads):
+            total += grad
+    # After step 0, what comes back is the gradient on the states before it: h0 (and c0).
+    return (dx, from_next[0], *totals)
+
+
 def rnn_step_forward(x, h_prev, Wx, Wh, b):
     """One step of the vanilla RNN: ``h = tanh(x Wx + h_prev Wh + b)``.
 
@@ -148,9 +197,8 @@ def rnn_forward(x, h0, Wx, Wh, b):
     Args:
         x: inputs, shape ``(N, T, D)``: ``N`` sequences of ``T`` steps.
         h0: initial hidden state, shape ``(N, H)``.
-        Wx: input-to-hidden weights, shape ``(D, H)``.
-        Wh: hidden-to-hidden weights, shape ``(H, H)``.
-        b: bias, shape ``(H,)``.
+        Wx, Wh, b: the weights ``(D, H)``, ``(H, H)`` and the bias ``(H,)``
+            of every step, as in :func:`rnn_step_forward`.
 
     All are floating-point numpy arrays; the result has their promoted dtype.
 
@@ -212,33 +260,7 @@ def rnn_backward(dh, cache):
         ValueError: ``cache`` is empty, or ``dh`` does not have the shape of the
             forward's ``h``.
     """
-    if not (isinstance(cache, list) and all(isinstance(c, StepCache) for c in cache)):
-        raise TypeError(
-            "cache must be the cache returned by rnn_forward (a list of StepCache, "
-            f"one per step), got {type(cache).__name__}"
-        )
-    if not cache:
-        raise ValueError("cache is an empty list; rnn_forward returns one StepCache per step")
-    first = cache[0]
-    (N, D), H, T = first.x.shape, first.h.shape[1], len(cache)
-    dims = Dims().fix("N", N, "the cache").fix("T", T, "the cache").fix("H", H, "the cache")
-    dh = dims.array("dh", dh, ("N", "T", "H"))
-
-    dtype = np.result_type(dh, *first)
-    dx = np.empty((N, T, D), dtype=dtype)
-    dWx = np.zeros((D, H), dtype=dtype)
-    dWh = np.zeros((H, H), dtype=dtype)
-    db = np.zeros(H, dtype=dtype)
-    dh_from_next = np.zeros((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        dx[:, t], dh_from_next, dWx_t, dWh_t, db_t = rnn_step_backward(
-            dh[:, t] + dh_from_next, cache[t]
-        )
-        dWx += dWx_t
-        dWh += dWh_t
-        db += db_t
-    # After step 0, what comes back is the gradient on the state before it: h0.
-    return dx, dh_from_next, dWx, dWh, db
+    return _backward_through_time(dh, cache, StepCache, "rnn_forward", rnn_step_backward)
 
 
 def temporal_affine_forward(h, W, b):
@@ -256,9 +278,7 @@ def temporal_affine_forward(h, W, b):
         - ``cache``: an :class:`AffineCache` for :func:`temporal_affine_backward`.
 
     Raises:
-        TypeError: an argument is not a numpy array of floats.
-        ValueError: an argument has the wrong number of dimensions, a size that
-            disagrees with another argument, or a size of 0.
+        TypeError, ValueError: as :func:`rnn_step_forward`, for ``h``, ``W`` and ``b``.
     """
     dims = Dims()
     W = dims.array("W", W, ("H", "C"))

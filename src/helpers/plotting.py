@@ -72,8 +72,17 @@ def _node(ax, x, y, text, role, fontsize=11):
     _box(ax, x, y, text, role, 2 * _BOX, 2 * _BOX, fontsize)
 
 
-def _arrow(ax, start, end, label=None, color=None, style="-|>", dashed=False, rad=0.0,
-           label_offset=(0.0, 0.12)):
+def _arrow(
+    ax,
+    start,
+    end,
+    label=None,
+    color=None,
+    style="-|>",
+    dashed=False,
+    rad=0.0,
+    label_offset=(0.0, 0.12),
+):
     color = color or COLORS["edge"]
     ax.add_patch(
         FancyArrowPatch(
@@ -101,8 +110,11 @@ _LINEAR = (1.9, 0.8)  # width and height of a learned affine map alone
 
 
 def _op(ax, x, y, symbol):
-    ax.add_patch(Circle((x, y), _OP, facecolor=COLORS["op"], edgecolor=COLORS["edge"],
-                        linewidth=1.2, zorder=2))
+    ax.add_patch(
+        Circle(
+            (x, y), _OP, facecolor=COLORS["op"], edgecolor=COLORS["edge"], linewidth=1.2, zorder=2
+        )
+    )
     ax.text(x, y, symbol, ha="center", va="center", fontsize=12, zorder=3)
 
 
@@ -131,9 +143,18 @@ def _tag(ax, x, y, text, ha="left", va="center", color=None, fontsize=10):
 
 def _cell(ax, corner, width, height):
     """The grey outline of a recurrent cell, behind everything drawn in it."""
-    ax.add_patch(FancyBboxPatch(corner, width, height, boxstyle="round,pad=0,rounding_size=0.4",
-                                facecolor="#f7f7f7", edgecolor="#999999", linewidth=1.0,
-                                zorder=0))
+    ax.add_patch(
+        FancyBboxPatch(
+            corner,
+            width,
+            height,
+            boxstyle="round,pad=0,rounding_size=0.4",
+            facecolor="#f7f7f7",
+            edgecolor="#999999",
+            linewidth=1.0,
+            zorder=0,
+        )
+    )
 
 
 def _layer(ax, x, y, function, name):
@@ -191,8 +212,14 @@ def draw_unrolled_rnn(steps=4, *, show_gradients=False, ax=None):
             _arrow(ax, (x + 0.2, 3.0 - _BOX), (x + 0.2, 1.5 + _BOX), color=red, dashed=True)
             _arrow(ax, (x - _BOX, 1.35), (x - 1.55 + _BOX, 1.35), color=red, dashed=True)
     if show_gradients:
-        ax.text(first + 1.55 * (steps + 1) - 0.9, 0.6, "gradients\n(backward)",
-                color=COLORS["gradient"], fontsize=9, ha="left")
+        ax.text(
+            first + 1.55 * (steps + 1) - 0.9,
+            0.6,
+            "gradients\n(backward)",
+            color=COLORS["gradient"],
+            fontsize=9,
+            ha="left",
+        )
     ax.set_xlim(-0.6, first + 1.55 * steps + (1.4 if show_gradients else 0.6))
     ax.set_ylim(-0.6, top + 0.6)
     return ax
@@ -201,9 +228,21 @@ def draw_unrolled_rnn(steps=4, *, show_gradients=False, ax=None):
 # Which steps have an input and which have an output, per task shape.
 _SHAPES = {
     "one-to-many": ([1, 0, 0, 0], [1, 1, 1, 1], "generation\n(e.g. captioning, sampling text)"),
-    "many-to-one": ([1, 1, 1, 1], [0, 0, 0, 1], "sequence classification\n(e.g. sentiment, language of a word)"),
-    "many-to-many, aligned": ([1, 1, 1, 1], [1, 1, 1, 1], "sequence labelling, language modelling\n(one output per input)"),
-    "many-to-many, unaligned": ([1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], "sequence to sequence\n(e.g. translation)"),
+    "many-to-one": (
+        [1, 1, 1, 1],
+        [0, 0, 0, 1],
+        "sequence classification\n(e.g. sentiment, language of a word)",
+    ),
+    "many-to-many, aligned": (
+        [1, 1, 1, 1],
+        [1, 1, 1, 1],
+        "sequence labelling, language modelling\n(one output per input)",
+    ),
+    "many-to-many, unaligned": (
+        [1, 1, 1, 0, 0, 0],
+        [0, 0, 0, 1, 1, 1],
+        "sequence to sequence\n(e.g. translation)",
+    ),
 }
 
 
@@ -251,7 +290,9 @@ def draw_sequence_task(inputs, outputs, *, title=None, ax=None):
         the Axes.
     """
     if len(outputs) != len(inputs):
-        raise ValueError(f"outputs must have one entry per input ({len(inputs)}), got {len(outputs)}")
+        raise ValueError(
+            f"outputs must have one entry per input ({len(inputs)}), got {len(outputs)}"
+        )
     ax = _axes(ax, (1.1 * len(inputs) + 1, 3.4))
     for t, (token, output) in enumerate(zip(inputs, outputs)):
         padding = token == "<pad>"
@@ -296,8 +337,13 @@ def draw_stacked_rnn(layers=2, steps=4, *, ax=None):
             y = dy * layer
             _node(ax, x, y, f"$h^{{({layer})}}_{t}$", "state", fontsize=10)
             dropout = 1 < layer and t == steps
-            _arrow(ax, (x, y - dy + _BOX), (x, y - _BOX), "dropout" if dropout else None,
-                   label_offset=(0.5, -0.12))
+            _arrow(
+                ax,
+                (x, y - dy + _BOX),
+                (x, y - _BOX),
+                "dropout" if dropout else None,
+                label_offset=(0.5, -0.12),
+            )
             _arrow(ax, (x - 1.5 + _BOX, y), (x - _BOX, y))
         _node(ax, x, top, f"$y_{t}$", "output")
         _arrow(ax, (x, top - dy + _BOX), (x, top - _BOX))
@@ -351,17 +397,23 @@ def draw_bidirectional_rnn(tokens, *, length=None, packed=True, ax=None):
         _arrow(ax, (x - shift, _BOX), (x - shift, forward_y - _BOX))
         _arrow(ax, (x - step - shift + _BOX, forward_y), (x - shift - _BOX, forward_y))
         if real or not packed:
-            _node(ax, x + shift, backward_y, f"$\\overleftarrow{{h}}_{{{t}}}$", "state",
-                  fontsize=10)
+            _node(
+                ax, x + shift, backward_y, f"$\\overleftarrow{{h}}_{{{t}}}$", "state", fontsize=10
+            )
             if not real:
                 shade.append(ax.patches[-1])
-            _arrow(ax, (x + shift, _BOX), (x + shift, backward_y - _BOX),
-                   color=None if real else red)
+            _arrow(
+                ax, (x + shift, _BOX), (x + shift, backward_y - _BOX), color=None if real else red
+            )
         if t <= start:
             # the backward state arriving from the right: red where it carries padding
             carries_padding = not packed and t >= length and t < T
-            _arrow(ax, (x + step + shift - _BOX, backward_y), (x + shift + _BOX, backward_y),
-                   color=red if carries_padding else None)
+            _arrow(
+                ax,
+                (x + step + shift - _BOX, backward_y),
+                (x + shift + _BOX, backward_y),
+                color=red if carries_padding else None,
+            )
         if real:
             _node(ax, x, output_y, f"$y_{{{t}}}$", "output")
             _arrow(ax, (x + shift, backward_y + _BOX), (x + shift, output_y - _BOX))
@@ -434,10 +486,25 @@ def draw_lstm_cell(ax=None, *, highlight_cell_path=True):
         _wire(ax, [(start, top), (end, top)], color=cell, linewidth=width, gid="cell-path")
     _box(ax, x_ct, top, r"$c_t$", "state", w, h)
     if highlight_cell_path:
-        _tag(ax, (x_f + x_g) / 2, top + 0.15, "cell state", ha="center", va="bottom",
-             color=cell, fontsize=9)
-        _tag(ax, 7.7, 8.45, r"cell path: $\partial c_t / \partial c_{t-1} = \mathrm{diag}(f_t)$",
-             ha="center", va="bottom", color=cell)
+        _tag(
+            ax,
+            (x_f + x_g) / 2,
+            top + 0.15,
+            "cell state",
+            ha="center",
+            va="bottom",
+            color=cell,
+            fontsize=9,
+        )
+        _tag(
+            ax,
+            7.7,
+            8.45,
+            r"cell path: $\partial c_t / \partial c_{t-1} = \mathrm{diag}(f_t)$",
+            ha="center",
+            va="bottom",
+            color=cell,
+        )
 
     # [h_{t-1}, x_t] feeds the four layers.
     _wire(ax, [(w / 2, bus), (x_o, bus)], arrow=False)
@@ -570,8 +637,7 @@ def draw_gru_cell(ax=None, convention="pytorch"):
         _box(ax, x_one, mix, r"$1-$", "op", one_w, one_h, fontsize=10)
         _wire(ax, [(x_z, mix), (x_one - one_w / 2, mix)])
         _wire(ax, [(x_one + one_w / 2, mix), (x_n - _OP, mix)])
-        _tag(ax, (x_one + one_w / 2 + x_n) / 2, mix + 0.08, "$1 - z_t$", ha="center",
-             va="bottom")
+        _tag(ax, (x_one + one_w / 2 + x_n) / 2, mix + 0.08, "$1 - z_t$", ha="center", va="bottom")
     else:  # 1 - z_t on the way to h_{t-1}
         y_one = 6.2
         _box(ax, x_z, y_one, r"$1-$", "op", one_w, one_h, fontsize=10)
@@ -594,8 +660,14 @@ def draw_gru_cell(ax=None, convention="pytorch"):
         _wire(ax, [(x_h, bus), (x_h, gates - _OP)])
         _wire(ax, [(x_h, gates + _OP), (x_h, chain - half_h)])
         _wire(ax, [(x_r + _LAYER[0] / 2, gates), (x_h - _OP, gates)])
-        _tag(ax, (x_r + _LAYER[0] / 2 + x_h - _OP) / 2, gates + 0.08, "$r_t$", ha="center",
-             va="bottom")
+        _tag(
+            ax,
+            (x_r + _LAYER[0] / 2 + x_h - _OP) / 2,
+            gates + 0.08,
+            "$r_t$",
+            ha="center",
+            va="bottom",
+        )
     _tag(ax, x_h + 0.15, (bus + gates) / 2 - 0.2, r"$h_{t-1}$", fontsize=9)
 
     # The candidate: tanh of the input part plus the (reset) recurrent part.
@@ -614,13 +686,17 @@ def draw_gru_cell(ax=None, convention="pytorch"):
     _wire(ax, [(x_n, mix + _OP), (x_n, top - _OP)])
 
     if pytorch:
-        equations = (r"PyTorch: reset after the product, $n_t = \tanh(x_t W_{in} + b_{in}"
-                     r" + r_t \odot (h_{t-1} W_{hn} + b_{hn}))$",
-                     r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$")
+        equations = (
+            r"PyTorch: reset after the product, $n_t = \tanh(x_t W_{in} + b_{in}"
+            r" + r_t \odot (h_{t-1} W_{hn} + b_{hn}))$",
+            r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$",
+        )
     else:
-        equations = (r"Chung et al.: reset before the product, $\tilde h_t = \tanh(x_t W_{in}"
-                     r" + b_{in} + (r_t \odot h_{t-1}) W_{hn})$",
-                     r"$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$")
+        equations = (
+            r"Chung et al.: reset before the product, $\tilde h_t = \tanh(x_t W_{in}"
+            r" + b_{in} + (r_t \odot h_{t-1}) W_{hn})$",
+            r"$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$",
+        )
     _tag(ax, 7.6, -1.1, "\n".join(equations), ha="center", va="top")
 
     ax.set_xlim(-0.8, 16.4)
@@ -637,7 +713,9 @@ def plot_gradient_norms(gaps, norms, *, label=None, ax=None, scale="log"):
     """
     check_choice("scale", scale, ("log", "linear"))
     if len(gaps) != len(norms):
-        raise ValueError(f"gaps and norms must have the same length, got {len(gaps)} and {len(norms)}")
+        raise ValueError(
+            f"gaps and norms must have the same length, got {len(gaps)} and {len(norms)}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     ax.plot(gaps, norms, marker="o", markersize=3, label=label)
@@ -700,8 +778,13 @@ def draw_encoder_decoder(source, target, *, weights=None, step=None, ax=None):
         _node(ax, cx, cy, "$c$", "state")
         _arrow(ax, (S - 1, 1.3 + _BOX), (cx - _BOX, cy), dashed=False)
         for t in range(T):
-            _arrow(ax, (cx + _BOX, cy), (start + t - _BOX, 1.3 + 0.6 * _BOX), color="#888888",
-                   dashed=True)
+            _arrow(
+                ax,
+                (cx + _BOX, cy),
+                (start + t - _BOX, 1.3 + 0.6 * _BOX),
+                color="#888888",
+                dashed=True,
+            )
         _tag(ax, cx, cy + 0.55, "one context vector for every step", ha="center", fontsize=9)
         top = cy + 0.9
     else:
@@ -710,8 +793,14 @@ def draw_encoder_decoder(source, target, *, weights=None, step=None, ax=None):
         _arrow(ax, (cx, cy - _BOX), (cx - 0.2, 1.3 + _BOX), color=COLORS["cell"])
         for s in range(S):
             width = 0.3 + 6 * weights[step, s]
-            ax.plot([s, cx - _BOX], [1.3 + _BOX, cy], color=COLORS["cell"],
-                    linewidth=width, alpha=0.3 + 0.7 * weights[step, s], solid_capstyle="round")
+            ax.plot(
+                [s, cx - _BOX],
+                [1.3 + _BOX, cy],
+                color=COLORS["cell"],
+                linewidth=width,
+                alpha=0.3 + 0.7 * weights[step, s],
+                solid_capstyle="round",
+            )
         _tag(ax, cx + 0.5, cy, f"attention of step {step + 1}", fontsize=9)
         top = cy + 0.6
     _tag(ax, (S - 1) / 2, -0.8, "encoder", ha="center")
@@ -731,11 +820,14 @@ def plot_attention(weights, source, target, *, ax=None, title=None):
     Returns:
         the Axes.
     """
-    weights = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights,
-                         dtype=float)
+    weights = np.asarray(
+        weights.detach().cpu() if hasattr(weights, "detach") else weights, dtype=float
+    )
     if weights.ndim != 2 or weights.shape != (len(target), len(source)):
-        raise ValueError(f"weights must have shape (len(target), len(source)) = "
-                         f"({len(target)}, {len(source)}), got {weights.shape}")
+        raise ValueError(
+            f"weights must have shape (len(target), len(source)) = "
+            f"({len(target)}, {len(source)}), got {weights.shape}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(0.45 * len(source) + 1.5, 0.4 * len(target) + 1.4))
     elif not isinstance(ax, Axes):
@@ -766,8 +858,9 @@ def plot_accuracy_by_length(curves, *, ax=None, xlabel="source length (words)"):
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     for label, (lengths, accuracies) in curves.items():
         if len(lengths) != len(accuracies):
-            raise ValueError(f"curves[{label!r}]: {len(lengths)} lengths but "
-                             f"{len(accuracies)} accuracies")
+            raise ValueError(
+                f"curves[{label!r}]: {len(lengths)} lengths but {len(accuracies)} accuracies"
+            )
         ax.plot(lengths, accuracies, marker="o", markersize=4, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("exact match")
@@ -788,9 +881,11 @@ def _curve_pair(label, curve):
         return train, validation, curve.best_epoch
     if isinstance(curve, dict) and set(curve) <= {"train", "validation", "best_epoch"}:
         return curve.get("train"), curve.get("validation"), curve.get("best_epoch")
-    raise TypeError(f"curves[{label!r}] must be a helpers.training.History or a dict with "
-                    f"'train' and/or 'validation' lists (and optionally 'best_epoch'), "
-                    f"got {type(curve).__name__}")
+    raise TypeError(
+        f"curves[{label!r}] must be a helpers.training.History or a dict with "
+        f"'train' and/or 'validation' lists (and optionally 'best_epoch'), "
+        f"got {type(curve).__name__}"
+    )
 
 
 def plot_learning_curves(curves, *, ax=None, ylabel="loss", baselines=None, logy=False):
@@ -814,8 +909,10 @@ def plot_learning_curves(curves, *, ax=None, ylabel="loss", baselines=None, logy
         the Axes.
     """
     if not isinstance(curves, dict) or not curves:
-        raise TypeError("curves must be a non-empty dict label -> History or "
-                        "{'train': [...], 'validation': [...]}")
+        raise TypeError(
+            "curves must be a non-empty dict label -> History or "
+            "{'train': [...], 'validation': [...]}"
+        )
     if baselines is not None and not isinstance(baselines, dict):
         raise TypeError(f"baselines must be a dict label -> value, got {type(baselines).__name__}")
     if ax is None:
@@ -826,21 +923,42 @@ def plot_learning_curves(curves, *, ax=None, ylabel="loss", baselines=None, logy
         if train is None and validation is None:
             raise ValueError(f"curves[{label!r}] has neither a training nor a validation curve")
         if train is not None:
-            ax.plot(range(1, len(train) + 1), train, "--", color=color, alpha=0.7,
-                    label=f"{label}, training")
+            ax.plot(
+                range(1, len(train) + 1),
+                train,
+                "--",
+                color=color,
+                alpha=0.7,
+                label=f"{label}, training",
+            )
         if validation is not None:
-            ax.plot(range(1, len(validation) + 1), validation, "-", color=color,
-                    label=f"{label}, validation")
+            ax.plot(
+                range(1, len(validation) + 1),
+                validation,
+                "-",
+                color=color,
+                label=f"{label}, validation",
+            )
             if best is not None:
                 if not 1 <= best <= len(validation):
-                    raise ValueError(f"curves[{label!r}]: best_epoch {best} is outside the "
-                                     f"{len(validation)} epochs")
+                    raise ValueError(
+                        f"curves[{label!r}]: best_epoch {best} is outside the "
+                        f"{len(validation)} epochs"
+                    )
                 ax.plot([best], [validation[best - 1]], "o", color=color, markersize=6)
-    for index, (label, value) in enumerate((baselines or {}).items()):
+    for label, value in (baselines or {}).items():
         ax.axhline(value, color="0.4", linestyle=":", linewidth=1.2)
-        ax.annotate(label, (1, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=8,
-                    color="0.3")
+        ax.annotate(
+            label,
+            (1, value),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="0.3",
+        )
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")

@@ -37,8 +37,15 @@ from torch.profiler import ProfilerActivity, profile
 
 from helpers.validation import _describe, check_positive_int, check_positive_number
 
-__all__ = ["operator_times", "interleaved_times", "timing", "time_ratio", "Timing", "TimeRatio",
-           "expect_timing"]
+__all__ = [
+    "operator_times",
+    "interleaved_times",
+    "timing",
+    "time_ratio",
+    "Timing",
+    "TimeRatio",
+    "expect_timing",
+]
 
 
 @contextlib.contextmanager
@@ -63,8 +70,11 @@ def _quiet_stderr():
 def _profile_once(function, activities):
     with _quiet_stderr(), profile(activities=activities) as profiled:
         function()
-    return {e.key: (e.count, e.self_cpu_time_total / 1e3)
-            for e in profiled.key_averages() if e.self_cpu_time_total > 0}
+    return {
+        e.key: (e.count, e.self_cpu_time_total / 1e3)
+        for e in profiled.key_averages()
+        if e.self_cpu_time_total > 0
+    }
 
 
 def operator_times(function, *, warmup=1, repeats=1, device=None):
@@ -99,12 +109,19 @@ def operator_times(function, *, warmup=1, repeats=1, device=None):
         activities.append(ProfilerActivity.CUDA)
     runs = [_profile_once(function, activities) for _ in range(repeats)]
     names = {name for run in runs for name in run}
-    medians = {name: (max(run.get(name, (0, 0.0))[0] for run in runs),
-                      float(np.median([run.get(name, (0, 0.0))[1] for run in runs])))
-               for name in names}
+    medians = {
+        name: (
+            max(run.get(name, (0, 0.0))[0] for run in runs),
+            float(np.median([run.get(name, (0, 0.0))[1] for run in runs])),
+        )
+        for name in names
+    }
     total = sum(ms for _, ms in medians.values()) or 1.0
-    rows = [{"operator": name, "calls": calls, "self_ms": ms, "share": ms / total}
-            for name, (calls, ms) in medians.items() if ms > 0]
+    rows = [
+        {"operator": name, "calls": calls, "self_ms": ms, "share": ms / total}
+        for name, (calls, ms) in medians.items()
+        if ms > 0
+    ]
     return sorted(rows, key=lambda row: row["self_ms"], reverse=True)
 
 
@@ -149,12 +166,14 @@ def interleaved_times(functions, *, repeats=9, min_time=0.05, warmup=1):
         of ``functions``.
     """
     if not isinstance(functions, dict) or not functions:
-        raise TypeError(f"functions must be a non-empty dict {{name: function}}, "
-                        f"got {_describe(functions)}")
+        raise TypeError(
+            f"functions must be a non-empty dict {{name: function}}, got {_describe(functions)}"
+        )
     for name, function in functions.items():
         if not callable(function):
-            raise TypeError(f"functions[{name!r}] must be callable with no arguments, "
-                            f"got {_describe(function)}")
+            raise TypeError(
+                f"functions[{name!r}] must be callable with no arguments, got {_describe(function)}"
+            )
     check_positive_int("repeats", repeats, minimum=3)
     check_positive_number("min_time", min_time)
     if warmup != 0:
@@ -179,8 +198,9 @@ def _positive_times(name, values, minimum=3):
         raise TypeError(f"{name} must be a sequence of times in seconds, got {_describe(values)}")
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1 or len(array) < minimum:
-        raise ValueError(f"{name} must be a 1-d sequence of at least {minimum} times, "
-                         f"got shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a 1-d sequence of at least {minimum} times, got shape {array.shape}"
+        )
     if not np.all(np.isfinite(array) & (array > 0)):
         raise ValueError(f"{name} must hold finite times > 0, got {array.tolist()}")
     return array
@@ -198,8 +218,10 @@ class Timing:
     def format(self, unit="ms", digits=1):
         """``'12.3 ms (11.9 to 13.0)'``: the median and, in brackets, the middle half."""
         scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
-        return (f"{scale * self.median:.{digits}f} {unit} ({scale * self.q1:.{digits}f} to "
-                f"{scale * self.q3:.{digits}f})")
+        return (
+            f"{scale * self.median:.{digits}f} {unit} ({scale * self.q1:.{digits}f} to "
+            f"{scale * self.q3:.{digits}f})"
+        )
 
     def __str__(self):
         return self.format()
@@ -254,8 +276,10 @@ class TimeRatio:
 
     def __str__(self):
         a, b = self.names
-        return (f"{a} / {b}: {self.format()}, median of {self.n} paired repeats, "
-                f"{self.coverage:.0%} interval")
+        return (
+            f"{a} / {b}: {self.format()}, median of {self.n} paired repeats, "
+            f"{self.coverage:.0%} interval"
+        )
 
     def verdict(self, *, margin=1.0):
         """``'A is faster'``, ``'B is faster'`` or ``'no clear difference'``, by the interval.
@@ -290,11 +314,17 @@ def time_ratio(a, b, *, names=("A", "B"), confidence=0.95):
     b = _positive_times("b", b)
     if len(a) != len(b):
         raise ValueError(f"a and b must be timed in the same repeats, got {len(a)} and {len(b)}")
-    if (not isinstance(names, (tuple, list)) or len(names) != 2
-            or not all(isinstance(n, str) for n in names)):
+    if (
+        not isinstance(names, (tuple, list))
+        or len(names) != 2
+        or not all(isinstance(n, str) for n in names)
+    ):
         raise TypeError(f"names must be two strings, got {_describe(names)}")
-    if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
-            or not 0 < confidence < 1):
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0 < confidence < 1
+    ):
         raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
     ratios = a / b
     low, high, coverage = _median_interval(ratios, confidence)
@@ -322,5 +352,7 @@ def expect_timing(claim, holds, *, device, **evidence):
     if not isinstance(holds, (bool, np.bool_)):
         raise TypeError(f"holds must be True or False, got {_describe(holds)}")
     numbers_text = _format_evidence(evidence)
-    print(f"- not checked on {device.type} (the text describes the CPU that built the book): "
-          f"{claim}" + (f" ({numbers_text})" if numbers_text else ""))
+    print(
+        f"- not checked on {device.type} (the text describes the CPU that built the book): "
+        f"{claim}" + (f" ({numbers_text})" if numbers_text else "")
+    )

@@ -36,9 +36,20 @@ from helpers.text import IGNORE_INDEX, Vocab, _shuffle_generator, pad_sequences,
 from helpers.training import train
 from helpers.validation import _describe, check_choice, check_lengths, check_positive_int
 
-__all__ = ["Encoder", "Decoder", "Seq2Seq", "TranslationBatch", "make_translation_loader",
-           "train_translation", "sequence_exact_match", "gnmt_length_penalty", "translate",
-           "exact_match", "exact_match_by_length", "character_error_rate"]
+__all__ = [
+    "Encoder",
+    "Decoder",
+    "Seq2Seq",
+    "TranslationBatch",
+    "make_translation_loader",
+    "train_translation",
+    "sequence_exact_match",
+    "gnmt_length_penalty",
+    "translate",
+    "exact_match",
+    "exact_match_by_length",
+    "character_error_rate",
+]
 
 
 def _check_source(source, source_lengths):
@@ -61,15 +72,25 @@ class Encoder(nn.Module):
 
     def __init__(self, vocab_size, embedding_dim, hidden_size, *, bidirectional=False, **factory):
         super().__init__()
-        self.embedding = nn.Embedding(check_positive_int("vocab_size", vocab_size),
-                                      check_positive_int("embedding_dim", embedding_dim), **factory)
+        self.embedding = nn.Embedding(
+            check_positive_int("vocab_size", vocab_size),
+            check_positive_int("embedding_dim", embedding_dim),
+            **factory,
+        )
         check_positive_int("hidden_size", hidden_size)
         self.bidirectional = check_choice("bidirectional", bidirectional, (True, False))
         if bidirectional and hidden_size % 2:
-            raise ValueError(f"a bidirectional encoder splits hidden_size between its two "
-                             f"directions, so it must be even; got {hidden_size}")
-        self.rnn = nn.GRU(embedding_dim, hidden_size // 2 if bidirectional else hidden_size,
-                          batch_first=True, bidirectional=bidirectional, **factory)
+            raise ValueError(
+                f"a bidirectional encoder splits hidden_size between its two "
+                f"directions, so it must be even; got {hidden_size}"
+            )
+        self.rnn = nn.GRU(
+            embedding_dim,
+            hidden_size // 2 if bidirectional else hidden_size,
+            batch_first=True,
+            bidirectional=bidirectional,
+            **factory,
+        )
         self.hidden_size = hidden_size
 
     def forward(self, source, source_lengths):
@@ -80,8 +101,9 @@ class Encoder(nn.Module):
         last token next to the backward state after the first).
         """
         _check_source(source, source_lengths)
-        packed = pack_padded_sequence(self.embedding(source), source_lengths.cpu(),
-                                      batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(
+            self.embedding(source), source_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         outputs, h_n = self.rnn(packed)
         memory, _ = pad_packed_sequence(outputs, batch_first=True, total_length=source.shape[1])
         return memory, torch.cat(list(h_n), dim=-1)
@@ -101,8 +123,11 @@ class Decoder(nn.Module):
 
     def __init__(self, vocab_size, embedding_dim, hidden_size, attention=None, **factory):
         super().__init__()
-        self.embedding = nn.Embedding(check_positive_int("vocab_size", vocab_size),
-                                      check_positive_int("embedding_dim", embedding_dim), **factory)
+        self.embedding = nn.Embedding(
+            check_positive_int("vocab_size", vocab_size),
+            check_positive_int("embedding_dim", embedding_dim),
+            **factory,
+        )
         check_positive_int("hidden_size", hidden_size)
         self.attention = attention
         self.cell = nn.GRUCell(embedding_dim + hidden_size, hidden_size, **factory)
@@ -124,8 +149,9 @@ class Decoder(nn.Module):
             context, weights = final, None
         else:
             extra = {} if keys is None else {"projected_keys": keys}
-            context, weights = self.attention(state[:, None], memory, memory, source_lengths,
-                                              **extra)
+            context, weights = self.attention(
+                state[:, None], memory, memory, source_lengths, **extra
+            )
             context, weights = context[:, 0], weights[:, 0]
         state = self.cell(torch.cat([self.embedding(token), context], dim=-1), state)
         return self.read_out(torch.cat([state, context], dim=-1)), state, weights
@@ -151,8 +177,10 @@ class Seq2Seq(nn.Module):
     def __init__(self, encoder, decoder, *, bos_id, eos_id):
         super().__init__()
         if not isinstance(encoder, Encoder) or not isinstance(decoder, Decoder):
-            raise TypeError(f"encoder and decoder must be helpers.seq2seq.Encoder and Decoder, "
-                            f"got {type(encoder).__name__} and {type(decoder).__name__}")
+            raise TypeError(
+                f"encoder and decoder must be helpers.seq2seq.Encoder and Decoder, "
+                f"got {type(encoder).__name__} and {type(decoder).__name__}"
+            )
         self.encoder, self.decoder = encoder, decoder
         self.bos_id, self.eos_id = bos_id, eos_id
 
@@ -167,20 +195,31 @@ class Seq2Seq(nn.Module):
         """
         if isinstance(source, TranslationBatch):
             if source_lengths is not None or target_inputs is not None:
-                raise TypeError("pass either a TranslationBatch alone or "
-                                "(source, source_lengths, target_inputs)")
+                raise TypeError(
+                    "pass either a TranslationBatch alone or "
+                    "(source, source_lengths, target_inputs)"
+                )
             source, source_lengths, target_inputs = (
-                source.source, source.source_lengths, source.target_inputs)
-        if not isinstance(target_inputs, torch.Tensor) or target_inputs.dim() != 2 \
-                or target_inputs.shape[0] != source.shape[0]:
-            raise ValueError(f"target_inputs must be ids of shape (N, T) with N = {source.shape[0]}, "
-                             f"got {_describe(target_inputs)}")
+                source.source,
+                source.source_lengths,
+                source.target_inputs,
+            )
+        if (
+            not isinstance(target_inputs, torch.Tensor)
+            or target_inputs.dim() != 2
+            or target_inputs.shape[0] != source.shape[0]
+        ):
+            raise ValueError(
+                f"target_inputs must be ids of shape (N, T) with N = {source.shape[0]}, "
+                f"got {_describe(target_inputs)}"
+            )
         memory, final = self.encoder(source, source_lengths)
         keys = self.decoder.prepare_keys(memory)
         state, logits = final, []
         for t in range(target_inputs.shape[1]):
-            step_logits, state, _ = self.decoder.step(target_inputs[:, t], state, memory, final,
-                                                      source_lengths, keys)
+            step_logits, state, _ = self.decoder.step(
+                target_inputs[:, t], state, memory, final, source_lengths, keys
+            )
             logits.append(step_logits)
         return torch.stack(logits, dim=1)
 
@@ -200,8 +239,9 @@ class Seq2Seq(nn.Module):
         keys = self.decoder.prepare_keys(memory)
         state, outputs, maps = final, [], []
         for _ in range(max_length):
-            logits, state, weights = self.decoder.step(token, state, memory, final, source_lengths,
-                                                       keys)
+            logits, state, weights = self.decoder.step(
+                token, state, memory, final, source_lengths, keys
+            )
             token = logits.argmax(dim=-1)
             outputs.append(token)
             maps.append(weights)
@@ -210,8 +250,9 @@ class Seq2Seq(nn.Module):
         for n, row in enumerate(outputs):
             length = row.index(self.eos_id) + 1 if self.eos_id in row else len(row)
             tokens.append(row[:length])
-            attention.append(None if maps[0] is None
-                             else torch.stack([m[n] for m in maps[:length]]).cpu())
+            attention.append(
+                None if maps[0] is None else torch.stack([m[n] for m in maps[:length]]).cpu()
+            )
         return tokens, attention
 
     @torch.no_grad()
@@ -233,7 +274,9 @@ class Seq2Seq(nn.Module):
         beam_width = check_positive_int("beam_width", beam_width)
         check_positive_int("max_length", max_length)
         if not isinstance(length_penalty, (int, float)) or length_penalty < 0:
-            raise ValueError(f"length_penalty must be a number >= 0, got {_describe(length_penalty)}")
+            raise ValueError(
+                f"length_penalty must be a number >= 0, got {_describe(length_penalty)}"
+            )
         memory, final = self.encoder(source, source_lengths)
         results = []
         for n in range(source.shape[0]):
@@ -248,12 +291,14 @@ class Seq2Seq(nn.Module):
         beams = [([], 0.0, final)]  # (tokens, log probability, decoder state)
         finished = []
         for _ in range(max_length):
-            tokens = torch.tensor([b[0][-1] if b[0] else self.bos_id for b in beams],
-                                  device=final.device)
+            tokens = torch.tensor(
+                [b[0][-1] if b[0] else self.bos_id for b in beams], device=final.device
+            )
             states = torch.cat([b[2] for b in beams])
             k = len(beams)
             logits, new_states, _ = self.decoder.step(
-                tokens, states, memory.expand(k, -1, -1), final.expand(k, -1), lengths.expand(k))
+                tokens, states, memory.expand(k, -1, -1), final.expand(k, -1), lengths.expand(k)
+            )
             log_probs = torch.log_softmax(logits, dim=-1)
             candidates = []
             for b, (prefix, score, _) in enumerate(beams):
@@ -271,8 +316,9 @@ class Seq2Seq(nn.Module):
                     break
             # stop when no open beam can still beat the best finished output
             # (log probabilities only fall as tokens are added)
-            if not beams or (finished and length_penalty == 0 and
-                             max(f[1] for f in finished) >= beams[0][1]):
+            if not beams or (
+                finished and length_penalty == 0 and max(f[1] for f in finished) >= beams[0][1]
+            ):
                 break
         # finished outputs, and open ones that ran to max_length without <eos>
         pool = finished + [b for b in beams if len(b[0]) == max_length]
@@ -305,8 +351,9 @@ class TranslationBatch:
     target_inputs: torch.Tensor
 
     def to(self, device):
-        return TranslationBatch(self.source.to(device), self.source_lengths,
-                                self.target_inputs.to(device))
+        return TranslationBatch(
+            self.source.to(device), self.source_lengths, self.target_inputs.to(device)
+        )
 
     def __len__(self):
         return self.source.shape[0]
@@ -314,13 +361,18 @@ class TranslationBatch:
 
 def _check_pairs(pairs):
     if isinstance(pairs, (str, torch.Tensor)) or not isinstance(pairs, (list, tuple)) or not pairs:
-        raise TypeError(f"pairs must be a non-empty list of (source, target) strings, "
-                        f"got {_describe(pairs)}")
+        raise TypeError(
+            f"pairs must be a non-empty list of (source, target) strings, got {_describe(pairs)}"
+        )
     for index, pair in enumerate(pairs):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-                and all(isinstance(text, str) and text for text in pair)):
-            raise TypeError(f"pairs[{index}] must be a (source, target) pair of non-empty "
-                            f"strings, got {pair!r}")
+        if not (
+            isinstance(pair, (tuple, list))
+            and len(pair) == 2
+            and all(isinstance(text, str) and text for text in pair)
+        ):
+            raise TypeError(
+                f"pairs[{index}] must be a (source, target) pair of non-empty strings, got {pair!r}"
+            )
     return pairs
 
 
@@ -350,19 +402,23 @@ def make_translation_loader(pairs, source_vocab, target_vocab, *, batch_size, sh
     _check_vocab("target_vocab", target_vocab)
     batch_size = check_positive_int("batch_size", batch_size)
     generator = _shuffle_generator(shuffle, seed)
-    encoded = [(source_vocab.encode(source), target_vocab.encode(target)) for source, target in pairs]
+    encoded = [
+        (source_vocab.encode(source), target_vocab.encode(target)) for source, target in pairs
+    ]
     bos, eos = target_vocab.bos_id, target_vocab.eos_id
 
     def collate(examples):
         sources, targets = zip(*examples)
         source, lengths = pad_sequences(list(sources), padding_value=source_vocab.pad_id)
-        target_inputs, _ = pad_sequences([[bos] + t for t in targets],
-                                         padding_value=target_vocab.pad_id)
+        target_inputs, _ = pad_sequences(
+            [[bos] + t for t in targets], padding_value=target_vocab.pad_id
+        )
         target_outputs, _ = pad_sequences([t + [eos] for t in targets], padding_value=IGNORE_INDEX)
         return TranslationBatch(source, lengths, target_inputs), target_outputs
 
-    return DataLoader(encoded, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      collate_fn=collate)
+    return DataLoader(
+        encoded, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate
+    )
 
 
 def sequence_exact_match(logits, targets):
@@ -376,8 +432,10 @@ def sequence_exact_match(logits, targets):
     computed from one teacher-forced pass (up to ties between logits).
     """
     if logits.dim() != 3 or targets.shape != logits.shape[:2]:
-        raise ValueError(f"logits must be (N, T, V) and targets (N, T); got {_describe(logits)} "
-                         f"and {_describe(targets)}")
+        raise ValueError(
+            f"logits must be (N, T, V) and targets (N, T); got {_describe(logits)} "
+            f"and {_describe(targets)}"
+        )
     right = (logits.argmax(-1) == targets) | (targets == IGNORE_INDEX)
     return right.all(dim=1).to(logits.dtype).mean()
 
@@ -385,9 +443,23 @@ def sequence_exact_match(logits, targets):
 SCHEDULES = ("one-cycle", "exponential")
 
 
-def train_translation(model, pairs, source_vocab, target_vocab, *, epochs, batch_size=128,
-                      max_lr=0.01, seed=0, schedule="one-cycle", decay=1.0, val_pairs=None,
-                      early_stopping=None, progress=True, description="training"):
+def train_translation(
+    model,
+    pairs,
+    source_vocab,
+    target_vocab,
+    *,
+    epochs,
+    batch_size=128,
+    max_lr=0.01,
+    seed=0,
+    schedule="one-cycle",
+    decay=1.0,
+    val_pairs=None,
+    early_stopping=None,
+    progress=True,
+    description="training",
+):
     """Train ``model`` on ``(source, target)`` pairs with teacher forcing: the book's recipe.
 
     Adam, gradients clipped to norm 1, the masked loss
@@ -429,27 +501,51 @@ def train_translation(model, pairs, source_vocab, target_vocab, *, epochs, batch
     schedule = check_choice("schedule", schedule, SCHEDULES)
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
         raise ValueError(f"decay must be a number in (0, 1], got {_describe(decay)}")
-    loader = make_translation_loader(pairs, source_vocab, target_vocab, batch_size=batch_size,
-                                     shuffle=True, seed=seed)
+    loader = make_translation_loader(
+        pairs, source_vocab, target_vocab, batch_size=batch_size, shuffle=True, seed=seed
+    )
     val_loader, metrics = None, None
     if val_pairs is not None:
-        val_loader = make_translation_loader(val_pairs, source_vocab, target_vocab,
-                                             batch_size=512, shuffle=False)
+        val_loader = make_translation_loader(
+            val_pairs, source_vocab, target_vocab, batch_size=512, shuffle=False
+        )
         metrics = {"exact_match": sequence_exact_match}
     optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
     if schedule == "one-cycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr,
-                                                        total_steps=epochs * len(loader))
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lr, total_steps=epochs * len(loader)
+        )
     else:
-        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer,
-                                                           gamma=decay ** (1 / len(loader)))
-    return train(model, loader, sequence_loss, epochs=epochs, optimizer=optimizer, clip_norm=1.0,
-                 scheduler=scheduler, val_loader=val_loader, metrics=metrics,
-                 early_stopping=early_stopping, progress=progress, description=description)
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(
+            optimizer, gamma=decay ** (1 / len(loader))
+        )
+    return train(
+        model,
+        loader,
+        sequence_loss,
+        epochs=epochs,
+        optimizer=optimizer,
+        clip_norm=1.0,
+        scheduler=scheduler,
+        val_loader=val_loader,
+        metrics=metrics,
+        early_stopping=early_stopping,
+        progress=progress,
+        description=description,
+    )
 
 
-def translate(model, sources, source_vocab, target_vocab, *, max_length, beam_width=None,
-              length_penalty=0.0, batch_size=512):
+def translate(
+    model,
+    sources,
+    source_vocab,
+    target_vocab,
+    *,
+    max_length,
+    beam_width=None,
+    length_penalty=0.0,
+    batch_size=512,
+):
     """The model's output text for each source text: greedy, or beam search with ``beam_width``.
 
     Args:
@@ -483,8 +579,13 @@ def translate(model, sources, source_vocab, target_vocab, *, max_length, beam_wi
         if beam_width is None:
             tokens, _ = model.greedy_decode(source, lengths, max_length=max_length)
         else:
-            found = model.beam_search(source, lengths, beam_width=beam_width,
-                                      max_length=max_length, length_penalty=length_penalty)
+            found = model.beam_search(
+                source,
+                lengths,
+                beam_width=beam_width,
+                max_length=max_length,
+                length_penalty=length_penalty,
+            )
             tokens = [ids for ids, _ in found]
         outputs.extend(target_vocab.decode(ids) for ids in tokens)
     return outputs
@@ -492,12 +593,17 @@ def translate(model, sources, source_vocab, target_vocab, *, max_length, beam_wi
 
 def _check_outputs(predictions, references):
     for name, texts in (("predictions", predictions), ("references", references)):
-        if isinstance(texts, str) or not isinstance(texts, (list, tuple)) \
-                or not all(isinstance(t, str) for t in texts):
+        if (
+            isinstance(texts, str)
+            or not isinstance(texts, (list, tuple))
+            or not all(isinstance(t, str) for t in texts)
+        ):
             raise TypeError(f"{name} must be a list of strings, got {_describe(texts)}")
     if len(predictions) != len(references) or not references:
-        raise ValueError(f"predictions and references must be non-empty and of the same length, "
-                         f"got {len(predictions)} and {len(references)}")
+        raise ValueError(
+            f"predictions and references must be non-empty and of the same length, "
+            f"got {len(predictions)} and {len(references)}"
+        )
 
 
 def exact_match(predictions, references):
@@ -516,14 +622,18 @@ def exact_match_by_length(sources, predictions, references):
     """
     _check_outputs(predictions, references)
     if len(sources) != len(references):
-        raise ValueError(f"sources must have one text per reference ({len(references)}), "
-                         f"got {len(sources)}")
+        raise ValueError(
+            f"sources must have one text per reference ({len(references)}), got {len(sources)}"
+        )
     groups = {}
     for source, p, r in zip(sources, predictions, references):
         groups.setdefault(len(source.split()), []).append(p == r)
     lengths = sorted(groups)
-    return (lengths, [sum(groups[n]) / len(groups[n]) for n in lengths],
-            [len(groups[n]) for n in lengths])
+    return (
+        lengths,
+        [sum(groups[n]) / len(groups[n]) for n in lengths],
+        [len(groups[n]) for n in lengths],
+    )
 
 
 def character_error_rate(predictions, references):
@@ -540,5 +650,11 @@ def character_error_rate(predictions, references):
         raise ValueError("references must not contain empty strings")
     # every character counts, spaces at either end too (jiwer's default strips them)
     characters = jiwer.ReduceToListOfListOfChars()
-    return float(jiwer.cer(list(references), list(predictions),
-                           reference_transform=characters, hypothesis_transform=characters))
+    return float(
+        jiwer.cer(
+            list(references),
+            list(predictions),
+            reference_transform=characters,
+            hypothesis_transform=characters,
+        )
+    )

@@ -20,7 +20,6 @@ two agree. Everything both sides use is here, so they cannot drift apart:
 
 import base64
 import functools
-import numbers
 
 import numpy as np
 import torch
@@ -31,25 +30,45 @@ from helpers.reproducibility import seed_everything
 from helpers.seq2seq import Decoder, Encoder, Seq2Seq, train_translation, translate
 from helpers.text import Vocab, pad_sequences
 from helpers.training import EarlyStopping
-from helpers.validation import _describe, check_choice, check_positive_int
+from helpers.validation import _describe, check_choice, check_positive_int, check_seed
 
-__all__ = ["TASK", "TRAINING", "MAX_LENGTH", "ATTENTIONS", "number_task", "number_translator",
-           "reverse_words", "sources_of", "languages_of", "references_of", "translate_split",
-           "greedy_with_maps", "run_translation",
-           "join_outputs", "split_outputs", "encode_state", "decode_state", "load_translator",
-           "length_table"]
+__all__ = [
+    "TASK",
+    "TRAINING",
+    "MAX_LENGTH",
+    "ATTENTIONS",
+    "number_task",
+    "number_translator",
+    "reverse_words",
+    "sources_of",
+    "languages_of",
+    "references_of",
+    "translate_split",
+    "greedy_with_maps",
+    "run_translation",
+    "join_outputs",
+    "split_outputs",
+    "encode_state",
+    "decode_state",
+    "load_translator",
+    "length_table",
+]
 
 #: The data of both chapters: up to 1,000 numbers of each length of 1 to 9
 #: digits, in four languages, split by number (:func:`number_translation_splits`).
-TASK = {"per_digit_count": 1000, "max_digits": 9, "zero_probability": 0.3,
-        "languages": LANGUAGES, "seed": 0}
+TASK = {
+    "per_digit_count": 1000,
+    "max_digits": 9,
+    "zero_probability": 0.3,
+    "languages": LANGUAGES,
+    "seed": 0,
+}
 
 #: The recipe of every run: Adam from ``learning_rate``, multiplied by
 #: ``decay`` every epoch, batches of 128, until validation exact match has not
 #: improved for ``patience`` epochs (at most ``max_epochs``), ending with the
 #: best epoch's weights.
-TRAINING = {"learning_rate": 0.01, "decay": 0.9, "batch_size": 128, "max_epochs": 50,
-            "patience": 4}
+TRAINING = {"learning_rate": 0.01, "decay": 0.9, "batch_size": 128, "max_epochs": 50, "patience": 4}
 
 #: Output tokens decoded at most: 9 digits and ``<eos>``, with room for a model that rambles.
 MAX_LENGTH = 12
@@ -79,13 +98,23 @@ def number_task(**changes):
     """
     unknown = set(changes) - set(TASK)
     if unknown:
-        raise ValueError(f"unknown task settings {sorted(unknown)}; the settings are {sorted(TASK)}")
+        raise ValueError(
+            f"unknown task settings {sorted(unknown)}; the settings are {sorted(TASK)}"
+        )
     task = {**TASK, **changes}
     return _task(tuple(sorted(task.items())))
 
 
-def number_translator(source_vocab, target_vocab, *, attention=None, bidirectional=False,
-                      hidden_size=64, embedding_dim=32, **factory):
+def number_translator(
+    source_vocab,
+    target_vocab,
+    *,
+    attention=None,
+    bidirectional=False,
+    hidden_size=64,
+    embedding_dim=32,
+    **factory,
+):
     """The chapters' model: a GRU encoder and a GRU decoder of ``hidden_size`` units.
 
     Args:
@@ -99,19 +128,15 @@ def number_translator(source_vocab, target_vocab, *, attention=None, bidirection
     """
     attention = check_choice("attention", attention, ATTENTIONS)
     H = check_positive_int("hidden_size", hidden_size)
-    module = {None: lambda: None,
-              "additive": lambda: AdditiveAttention(H, H, H, **factory),
-              "dot": lambda: DotProductAttention(scaled=True),
-              "general": lambda: MultiplicativeAttention(H, H, **factory)}[attention]()
+    module = {
+        None: lambda: None,
+        "additive": lambda: AdditiveAttention(H, H, H, **factory),
+        "dot": lambda: DotProductAttention(scaled=True),
+        "general": lambda: MultiplicativeAttention(H, H, **factory),
+    }[attention]()
     encoder = Encoder(len(source_vocab), embedding_dim, H, bidirectional=bidirectional, **factory)
     decoder = Decoder(len(target_vocab), embedding_dim, H, attention=module, **factory)
     return Seq2Seq(encoder, decoder, bos_id=target_vocab.bos_id, eos_id=target_vocab.eos_id)
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-    return int(seed)
 
 
 def reverse_words(pairs):
@@ -146,8 +171,14 @@ def references_of(split):
 def translate_split(model, split, *, reverse_source=False, **decoding):
     """The greedy (or, with ``beam_width``, beam search) outputs of ``model`` on a split."""
     _, source_vocab, target_vocab = number_task()
-    return translate(model, sources_of(split, reverse_source=reverse_source), source_vocab,
-                     target_vocab, max_length=MAX_LENGTH, **decoding)
+    return translate(
+        model,
+        sources_of(split, reverse_source=reverse_source),
+        source_vocab,
+        target_vocab,
+        max_length=MAX_LENGTH,
+        **decoding,
+    )
 
 
 def greedy_with_maps(model, sources, *, batch_size=512):
@@ -173,9 +204,20 @@ def greedy_with_maps(model, sources, *, batch_size=512):
     return outputs, maps
 
 
-def run_translation(*, seed, attention=None, bidirectional=False, reverse_source=False,
-                    max_epochs=None, patience=None, learning_rate=None, score=("validation",),
-                    keep_weights=False, device="cpu", progress=False):
+def run_translation(
+    *,
+    seed,
+    attention=None,
+    bidirectional=False,
+    reverse_source=False,
+    max_epochs=None,
+    patience=None,
+    learning_rate=None,
+    score=("validation",),
+    keep_weights=False,
+    device="cpu",
+    progress=False,
+):
     """Train one translator of the task to the stated criterion; return what it measured.
 
     The model (:func:`number_translator`) is initialised from ``seed`` and
@@ -203,7 +245,7 @@ def run_translation(*, seed, attention=None, bidirectional=False, reverse_source
         order of the split, joined by spaces: digits hold none) and, with
         ``keep_weights``, ``weights``.
     """
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     max_epochs = TRAINING["max_epochs"] if max_epochs is None else max_epochs
     patience = TRAINING["patience"] if patience is None else patience
     learning_rate = TRAINING["learning_rate"] if learning_rate is None else learning_rate
@@ -211,19 +253,27 @@ def run_translation(*, seed, attention=None, bidirectional=False, reverse_source
         raise ValueError(f"score must be a tuple of split names from {SPLIT_NAMES}, got {score!r}")
     splits, source_vocab, target_vocab = number_task()
     seed_everything(seed)
-    model = number_translator(source_vocab, target_vocab, attention=attention,
-                              bidirectional=bidirectional).to(device)
+    model = number_translator(
+        source_vocab, target_vocab, attention=attention, bidirectional=bidirectional
+    ).to(device)
     label = f"{attention or 'no'} attention, seed {seed}"
     prepare = reverse_words if reverse_source else list
-    history = train_translation(model, prepare(splits["train"]), source_vocab, target_vocab,
-                                epochs=max_epochs, batch_size=TRAINING["batch_size"],
-                                max_lr=learning_rate, schedule="exponential",
-                                decay=TRAINING["decay"], seed=seed,
-                                val_pairs=prepare(splits["validation"]),
-                                early_stopping=EarlyStopping(patience=patience,
-                                                             monitor="val_exact_match",
-                                                             mode="max"),
-                                progress=progress, description=label)
+    history = train_translation(
+        model,
+        prepare(splits["train"]),
+        source_vocab,
+        target_vocab,
+        epochs=max_epochs,
+        batch_size=TRAINING["batch_size"],
+        max_lr=learning_rate,
+        schedule="exponential",
+        decay=TRAINING["decay"],
+        seed=seed,
+        val_pairs=prepare(splits["validation"]),
+        early_stopping=EarlyStopping(patience=patience, monitor="val_exact_match", mode="max"),
+        progress=progress,
+        description=label,
+    )
     result = {
         "train_loss": history["train_loss"],
         "val_loss": history["val_loss"],
@@ -231,9 +281,10 @@ def run_translation(*, seed, attention=None, bidirectional=False, reverse_source
         "best_epoch": history.best_epoch,
         "stopped_early": history.stopped_early,
         "epochs": len(history),
-        "outputs": {name: join_outputs(translate_split(model, name,
-                                                       reverse_source=reverse_source))
-                    for name in score},
+        "outputs": {
+            name: join_outputs(translate_split(model, name, reverse_source=reverse_source))
+            for name in score
+        },
     }
     if keep_weights:
         result["weights"] = encode_state(model)
@@ -266,9 +317,13 @@ def encode_state(model):
     state = {}
     for name, tensor in model.state_dict().items():
         array = tensor.detach().cpu().contiguous().numpy()
-        state[name] = {"shape": list(array.shape), "dtype": str(array.dtype),
-                       "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<"))
-                                                .tobytes()).decode("ascii")}
+        state[name] = {
+            "shape": list(array.shape),
+            "dtype": str(array.dtype),
+            "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode(
+                "ascii"
+            ),
+        }
     return state
 
 
@@ -280,8 +335,9 @@ def decode_state(state):
     for name, entry in state.items():
         dtype = np.dtype(entry["dtype"]).newbyteorder("<")
         array = np.frombuffer(base64.b64decode(entry["data"]), dtype=dtype)
-        decoded[name] = torch.from_numpy(array.astype(array.dtype.newbyteorder("=")).copy()
-                                         .reshape(entry["shape"]))
+        decoded[name] = torch.from_numpy(
+            array.astype(array.dtype.newbyteorder("=")).copy().reshape(entry["shape"])
+        )
     return decoded
 
 
@@ -295,8 +351,12 @@ def load_translator(run, *, device="cpu"):
     if not isinstance(run, dict) or "weights" not in run:
         raise ValueError("run must be a stored run with its 'weights' (keep_weights=True)")
     _, source_vocab, target_vocab = number_task()
-    model = number_translator(source_vocab, target_vocab, attention=run.get("attention"),
-                              bidirectional=run.get("bidirectional", False))
+    model = number_translator(
+        source_vocab,
+        target_vocab,
+        attention=run.get("attention"),
+        bidirectional=run.get("bidirectional", False),
+    )
     model.load_state_dict(decode_state(run["weights"]))
     return model.to(device).eval()
 
@@ -311,8 +371,10 @@ def length_table(sources, predictions, references, *, min_count=20):
         cell holds fewer than ``min_count`` pairs) and the pairs it holds.
     """
     if not (len(sources) == len(predictions) == len(references)) or not sources:
-        raise ValueError(f"sources, predictions and references must be non-empty lists of one "
-                         f"length, got {len(sources)}, {len(predictions)} and {len(references)}")
+        raise ValueError(
+            f"sources, predictions and references must be non-empty lists of one "
+            f"length, got {len(sources)}, {len(predictions)} and {len(references)}"
+        )
     min_count = check_positive_int("min_count", min_count)
     words = [len(source.split()) for source in sources]
     digits = [len(reference) for reference in references]

@@ -24,8 +24,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from helpers.experiments import text_model_parts
-from helpers.text import PaddedBatch, SequenceDataset, Vocab, _check_texts
+from helpers.text import PaddedBatch, SequenceDataset, Vocab, _check_texts, length_mask
+from helpers.text_models import text_model_parts
 from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
 
 __all__ = [
@@ -42,7 +42,9 @@ def _check_labels(labels, classes, count):
     if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
         raise TypeError(f"labels must be a list, got {_describe(labels)}")
     if len(labels) != count:
-        raise ValueError(f"labels must have one entry per text: {count} texts, {len(labels)} labels")
+        raise ValueError(
+            f"labels must have one entry per text: {count} texts, {len(labels)} labels"
+        )
     for index, label in enumerate(labels):
         if label not in classes:
             raise ValueError(f"labels[{index}] = {label!r} is not one of the classes {classes!r}")
@@ -68,18 +70,24 @@ def final_states(outputs, mask):
     """
     if not isinstance(outputs, torch.Tensor) or outputs.dim() != 3:
         raise ValueError(f"outputs must be a tensor (N, T, H), got {_describe(outputs)}")
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != outputs.shape[:2]:
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or mask.shape != outputs.shape[:2]
+    ):
         raise ValueError(
             f"mask must be a bool tensor of shape (N, T) = {tuple(outputs.shape[:2])}, "
             f"got {_describe(mask)}"
         )
     lengths = mask.sum(dim=1)
     if bool((lengths == 0).any()):
-        raise ValueError(f"mask has a row with no real step (row {int((lengths == 0).nonzero()[0])})")
-    steps = torch.arange(mask.shape[1], device=mask.device)
-    if not torch.equal(mask, steps[None, :] < lengths[:, None]):
-        raise ValueError("mask must be True at the first lengths[n] steps and False after "
-                         "(padding at the end)")
+        raise ValueError(
+            f"mask has a row with no real step (row {int((lengths == 0).nonzero()[0])})"
+        )
+    if not torch.equal(mask, length_mask(lengths, mask.shape[1])):
+        raise ValueError(
+            "mask must be True at the first lengths[n] steps and False after (padding at the end)"
+        )
     rows = torch.arange(outputs.shape[0], device=outputs.device)
     return outputs[rows, lengths - 1]
 
@@ -105,16 +113,34 @@ class FinalStateClassifier(nn.Module):
         **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
-    def __init__(self, vocab_size, num_classes, *, unit="GRU", embedding_dim=16, hidden_size=64,
-                 implementation="torch", bidirectional=False, combine="concat", **layer_kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        num_classes,
+        *,
+        unit="GRU",
+        embedding_dim=16,
+        hidden_size=64,
+        implementation="torch",
+        bidirectional=False,
+        combine="concat",
+        **layer_kwargs,
+    ):
         super().__init__()
         check_positive_int("num_classes", num_classes, minimum=2)
         self.implementation = check_choice("implementation", implementation, ("torch", "scratch"))
         self.bidirectional = bidirectional
         self.embedding, self.rnn, self.read_out = text_model_parts(
-            vocab_size, num_classes, unit=unit, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, implementation=implementation, bidirectional=bidirectional,
-            combine=combine, **layer_kwargs)
+            vocab_size,
+            num_classes,
+            unit=unit,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            implementation=implementation,
+            bidirectional=bidirectional,
+            combine=combine,
+            **layer_kwargs,
+        )
 
     def forward(self, batch):
         """Logits ``(N, C)`` for a :class:`~helpers.text.PaddedBatch`."""
@@ -124,10 +150,13 @@ class FinalStateClassifier(nn.Module):
             )
         vectors = self.embedding(batch.tokens)
         if self.bidirectional:
-            _, last = self.rnn(vectors, batch.lengths)  # lengths handled by packing, both directions
+            _, last = self.rnn(
+                vectors, batch.lengths
+            )  # lengths handled by packing, both directions
         elif self.implementation == "torch":
-            packed = pack_padded_sequence(vectors, batch.lengths.cpu(), batch_first=True,
-                                          enforce_sorted=False)
+            packed = pack_padded_sequence(
+                vectors, batch.lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
             _, state = self.rnn(packed)
             h_n = state[0] if isinstance(state, tuple) else state  # an LSTM returns (h_n, c_n)
             last = h_n[-1]  # the top layer's state after each sequence's last real step
@@ -193,12 +222,16 @@ class BagOfCharacters:
         """Fit on ``texts`` and their ``labels``; returns ``self``."""
         x = self.features(texts)
         y = torch.tensor(_check_labels(labels, self.classes, len(texts)))
-        optimizer = torch.optim.LBFGS(self.linear.parameters(), max_iter=max_iter,
-                                      line_search_fn="strong_wolfe")
+        optimizer = torch.optim.LBFGS(
+            self.linear.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe"
+        )
 
         def closure():
             optimizer.zero_grad()
-            loss = F.cross_entropy(self.linear(x), y) + self.weight_decay * self.linear.weight.pow(2).sum()
+            loss = (
+                F.cross_entropy(self.linear(x), y)
+                + self.weight_decay * self.linear.weight.pow(2).sum()
+            )
             loss.backward()
             return loss
 

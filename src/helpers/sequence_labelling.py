@@ -37,7 +37,6 @@ import torch
 from torch import nn
 
 from helpers.corpora import hyphenation_splits
-from helpers.experiments import text_model_parts
 from helpers.text import (
     IGNORE_INDEX,
     PaddedBatch,
@@ -47,12 +46,14 @@ from helpers.text import (
     make_sequence_loader,
     sequence_loss,
 )
+from helpers.text_models import text_model_parts
 from helpers.training import EarlyStopping, train
 from helpers.validation import (
     _describe,
     check_positive_int,
     check_positive_number,
     check_probability,
+    check_seed,
 )
 
 __all__ = [
@@ -82,7 +83,11 @@ def _check_delay(delay, name="delay"):
 
 def _check_aligned(texts, labels):
     texts = _check_texts("texts", texts)
-    if isinstance(labels, str) or not isinstance(labels, (list, tuple)) or len(labels) != len(texts):
+    if (
+        isinstance(labels, str)
+        or not isinstance(labels, (list, tuple))
+        or len(labels) != len(texts)
+    ):
         raise ValueError(
             f"labels must be a list with one label sequence per text ({len(texts)}), "
             f"got {_describe(labels)}"
@@ -134,9 +139,20 @@ class Tagger(nn.Module):
         **layer_kwargs: passed to the recurrent layer (``num_layers``, ``device``, ``dtype``...).
     """
 
-    def __init__(self, vocab_size, num_labels=2, *, unit="GRU", embedding_dim=16, hidden_size=64,
-                 implementation="torch", bidirectional=False, combine="concat", dropout=0.0,
-                 **layer_kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        num_labels=2,
+        *,
+        unit="GRU",
+        embedding_dim=16,
+        hidden_size=64,
+        implementation="torch",
+        bidirectional=False,
+        combine="concat",
+        dropout=0.0,
+        **layer_kwargs,
+    ):
         super().__init__()
         check_positive_int("num_labels", num_labels, minimum=2)
         check_probability("dropout", dropout)
@@ -144,9 +160,16 @@ class Tagger(nn.Module):
             layer_kwargs["dropout"] = dropout  # between the layers of the stack
         self.bidirectional = bidirectional
         self.embedding, self.rnn, self.read_out = text_model_parts(
-            vocab_size, num_labels, unit=unit, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, implementation=implementation, bidirectional=bidirectional,
-            combine=combine, **layer_kwargs)
+            vocab_size,
+            num_labels,
+            unit=unit,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            implementation=implementation,
+            bidirectional=bidirectional,
+            combine=combine,
+            **layer_kwargs,
+        )
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, batch):
@@ -176,8 +199,12 @@ def predict_labels(model, texts, vocab, *, delay=0, batch_size=1000):
     """
     texts = _check_texts("texts", texts)
     dummy = [[0] * len(text) for text in texts]
-    loader = make_sequence_loader(labelling_dataset(texts, dummy, vocab, delay=delay),
-                                  pad_id=vocab.pad_id, batch_size=batch_size, shuffle=False)
+    loader = make_sequence_loader(
+        labelling_dataset(texts, dummy, vocab, delay=delay),
+        pad_id=vocab.pad_id,
+        batch_size=batch_size,
+        shuffle=False,
+    )
     device = next(model.parameters()).device
     model.eval()
     predicted = []
@@ -241,7 +268,7 @@ class WindowTagger:
 
     def _window(self, padded, t, left, right):
         """The window of ``left`` + 1 + ``right`` characters around character t."""
-        return padded[self.left + t - left:self.left + t + right + 1]
+        return padded[self.left + t - left : self.left + t + right + 1]
 
     def fit(self, texts, labels):
         """Count the labels of every window of ``texts``; returns ``self``."""
@@ -257,9 +284,13 @@ class WindowTagger:
         self.default = overall.most_common(1)[0][0]
         # each window's most common label (the default label on a tie) and how often it was seen
         self.tables = {
-            size: {window: (max(c, key=lambda label: (c[label], label == self.default)),
-                            sum(c.values()))
-                   for window, c in table.items()}
+            size: {
+                window: (
+                    max(c, key=lambda label: (c[label], label == self.default)),
+                    sum(c.values()),
+                )
+                for window, c in table.items()
+            }
             for size, table in counts.items()
         }
         return self
@@ -299,13 +330,17 @@ def window_features(text, t, left, right):
     """
     padded = "^" * left + text + "$" * right
     centre = left + t
-    return {f"{start - centre}:{padded[start:end]}": 1
-            for start in range(centre - left, centre + 1)
-            for end in range(centre + 1, centre + right + 2)}
+    return {
+        f"{start - centre}:{padded[start:end]}": 1
+        for start in range(centre - left, centre + 1)
+        for end in range(centre + 1, centre + right + 2)
+    }
 
 
 def _substrings(features):
-    return features  # each "document" of the vectorizer is already the list of a letter's substrings
+    return (
+        features  # each "document" of the vectorizer is already the list of a letter's substrings
+    )
 
 
 class LinearWindowTagger:
@@ -330,13 +365,17 @@ class LinearWindowTagger:
         self.right = _check_delay(right, "right")
         self.C = check_positive_number("C", C)
         self.min_df = check_positive_int("min_df", min_df)
-        self.vectorizer = CountVectorizer(analyzer=_substrings, min_df=min_df, binary=True,
-                                          dtype=np.float64)
+        self.vectorizer = CountVectorizer(
+            analyzer=_substrings, min_df=min_df, binary=True, dtype=np.float64
+        )
         self.classifier = LogisticRegression(C=C, max_iter=1000)
 
     def _features(self, texts):
-        return [list(window_features(text, t, self.left, self.right))
-                for text in texts for t in range(len(text))]
+        return [
+            list(window_features(text, t, self.left, self.right))
+            for text in texts
+            for t in range(len(text))
+        ]
 
     def fit(self, texts, labels):
         """Fit the classifier on every character of ``texts``; returns ``self``."""
@@ -353,7 +392,7 @@ class LinearWindowTagger:
         flat = self.classifier.predict(self.vectorizer.transform(self._features(texts))).tolist()
         predicted, start = [], 0
         for text in texts:
-            predicted.append([int(label) for label in flat[start:start + len(text)]])
+            predicted.append([int(label) for label in flat[start : start + len(text)]])
             start += len(text)
         return predicted
 
@@ -370,14 +409,17 @@ def token_scores(predicted, true, *, positive=1):
         Precision (recall) is 0 when nothing is predicted (present) positive.
     """
     if not isinstance(predicted, (list, tuple)) or not isinstance(true, (list, tuple)):
-        raise TypeError(f"predicted and true must be lists, got {_describe(predicted)} "
-                        f"and {_describe(true)}")
+        raise TypeError(
+            f"predicted and true must be lists, got {_describe(predicted)} and {_describe(true)}"
+        )
     if len(predicted) != len(true):
         raise ValueError(f"predicted has {len(predicted)} sequences, true has {len(true)}")
     correct = tp = fp = fn = tokens = 0
     for index, (p_row, t_row) in enumerate(zip(predicted, true)):
         if len(p_row) != len(t_row):
-            raise ValueError(f"predicted[{index}] has {len(p_row)} labels, true[{index}] has {len(t_row)}")
+            raise ValueError(
+                f"predicted[{index}] has {len(p_row)} labels, true[{index}] has {len(t_row)}"
+            )
         for p, t in zip(p_row, t_row):
             correct += p == t
             tp += p == positive and t == positive
@@ -389,8 +431,13 @@ def token_scores(predicted, true, *, positive=1):
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"accuracy": correct / tokens, "precision": precision, "recall": recall, "f1": f1,
-            "tokens": tokens}
+    return {
+        "accuracy": correct / tokens,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tokens": tokens,
+    }
 
 
 @functools.lru_cache(maxsize=2)
@@ -448,9 +495,23 @@ def hidden_size_for(parameters, vocab_size, *, largest=512, **tagger_kwargs):
     return min((below, hidden_size), key=lambda h: (abs(count(h) - parameters), h))
 
 
-def fit_tagger(words, labels, vocab, *, seed, delay=0, max_epochs=40, patience=4, lr=5e-3,
-               batch_size=128, embedding_dim=16, device=None, initial_state=None,
-               progress=False, **tagger_kwargs):
+def fit_tagger(
+    words,
+    labels,
+    vocab,
+    *,
+    seed,
+    delay=0,
+    max_epochs=40,
+    patience=4,
+    lr=5e-3,
+    batch_size=128,
+    embedding_dim=16,
+    device=None,
+    initial_state=None,
+    progress=False,
+    **tagger_kwargs,
+):
     """Train a :class:`Tagger` until its validation F1 stops improving: the book's criterion.
 
     ``torch.manual_seed(seed)`` sets the initial weights, and ``seed`` the
@@ -477,6 +538,7 @@ def fit_tagger(words, labels, vocab, *, seed, delay=0, max_epochs=40, patience=4
         ``(model, history)``: the trained model (on ``device``, in evaluation
         mode) and the :class:`~helpers.training.History`.
     """
+    seed = check_seed("seed", seed)
     torch.manual_seed(seed)
     model = Tagger(len(vocab), embedding_dim=embedding_dim, device=device, **tagger_kwargs)
     if initial_state is not None:
@@ -485,15 +547,28 @@ def fit_tagger(words, labels, vocab, *, seed, delay=0, max_epochs=40, patience=4
     torch.manual_seed(seed)
     train_set = labelling_dataset(words["train"], labels["train"], vocab, delay=delay)
     val_set = labelling_dataset(words["validation"], labels["validation"], vocab, delay=delay)
-    train_loader = make_sequence_loader(train_set, pad_id=vocab.pad_id, batch_size=batch_size,
-                                        shuffle=True, seed=seed, by_length=True)
-    val_loader = make_sequence_loader(val_set, pad_id=vocab.pad_id, batch_size=len(val_set),
-                                      shuffle=False)
-    history = train(model, train_loader, sequence_loss, epochs=max_epochs,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=lr), val_loader=val_loader,
-                    metrics={"f1": break_f1},
-                    early_stopping=EarlyStopping(patience=patience, monitor="val_f1", mode="max"),
-                    progress=progress)
+    train_loader = make_sequence_loader(
+        train_set,
+        pad_id=vocab.pad_id,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        by_length=True,
+    )
+    val_loader = make_sequence_loader(
+        val_set, pad_id=vocab.pad_id, batch_size=len(val_set), shuffle=False
+    )
+    history = train(
+        model,
+        train_loader,
+        sequence_loss,
+        epochs=max_epochs,
+        optimizer=torch.optim.Adam(model.parameters(), lr=lr),
+        val_loader=val_loader,
+        metrics={"f1": break_f1},
+        early_stopping=EarlyStopping(patience=patience, monitor="val_f1", mode="max"),
+        progress=progress,
+    )
     model.eval()
     return model, history
 
@@ -503,8 +578,17 @@ def _labels_text(rows):
     return ["".join(map(str, row)) for row in rows]
 
 
-def tagger_run(*, seed, delay=0, max_epochs=40, patience=4, lr=5e-3, batch_size=128,
-               keep_predictions=False, **tagger_kwargs):
+def tagger_run(
+    *,
+    seed,
+    delay=0,
+    max_epochs=40,
+    patience=4,
+    lr=5e-3,
+    batch_size=128,
+    keep_predictions=False,
+    **tagger_kwargs,
+):
     """One run of a sweep: train a tagger on :func:`hyphenation_task` with :func:`fit_tagger`, score it.
 
     The arguments are JSON-able settings (a :class:`helpers.artefacts.Sweep`
@@ -518,9 +602,18 @@ def tagger_run(*, seed, delay=0, max_epochs=40, patience=4, lr=5e-3, batch_size=
         labels of every test word as strings of 0s and 1s.
     """
     words, labels, vocab = hyphenation_task()
-    model, history = fit_tagger(words, labels, vocab, seed=seed, delay=delay,
-                                max_epochs=max_epochs, patience=patience, lr=lr,
-                                batch_size=batch_size, **tagger_kwargs)
+    model, history = fit_tagger(
+        words,
+        labels,
+        vocab,
+        seed=seed,
+        delay=delay,
+        max_epochs=max_epochs,
+        patience=patience,
+        lr=lr,
+        batch_size=batch_size,
+        **tagger_kwargs,
+    )
     scores, predictions = {}, {}
     for split in ("validation", "test"):
         predictions[split] = predict_labels(model, words[split], vocab, delay=delay)
@@ -575,15 +668,20 @@ def baseline_run(*, kind, left, right, backoff=False, min_count=1, C=1.0, test=F
 
 def _counts(predicted, true):
     """Per-word ``(tp, fp, fn)`` of the label 1, as three float arrays."""
-    rows = [(sum(p == 1 and t == 1 for p, t in zip(p_row, t_row)),
-             sum(p == 1 and t != 1 for p, t in zip(p_row, t_row)),
-             sum(p != 1 and t == 1 for p, t in zip(p_row, t_row)))
-            for p_row, t_row in zip(predicted, true)]
+    rows = [
+        (
+            sum(p == 1 and t == 1 for p, t in zip(p_row, t_row)),
+            sum(p == 1 and t != 1 for p, t in zip(p_row, t_row)),
+            sum(p != 1 and t == 1 for p, t in zip(p_row, t_row)),
+        )
+        for p_row, t_row in zip(predicted, true)
+    ]
     return [np.array(column, dtype=np.float64) for column in zip(*rows)]
 
 
-def f1_bootstrap_difference(predicted_a, predicted_b, true, *, names=("A", "B"), confidence=0.95,
-                            n_resamples=2000, seed=0):
+def f1_bootstrap_difference(
+    predicted_a, predicted_b, true, *, names=("A", "B"), confidence=0.95, n_resamples=2000, seed=0
+):
     """A paired bootstrap over words of the difference in F1 between two taggers.
 
     F1 is not a mean over words, so :func:`helpers.evidence.bootstrap_difference`
@@ -621,16 +719,32 @@ def f1_bootstrap_difference(predicted_a, predicted_b, true, *, names=("A", "B"),
     def mean_f1(counts, axis):
         f1s = []
         for k in range(0, len(counts), 3):
-            tp, fp, fn = (np.sum(c, axis=axis) for c in counts[k:k + 3])
+            tp, fp, fn = (np.sum(c, axis=axis) for c in counts[k : k + 3])
             f1s.append(2 * tp / np.maximum(2 * tp + fp + fn, 1))
         return np.mean(f1s, axis=0)
 
     def statistic(*counts, axis=-1):
         return mean_f1(counts[:size_a], axis) - mean_f1(counts[size_a:], axis)
 
-    result = stats.bootstrap(arrays, statistic, paired=True, vectorized=True,
-                             n_resamples=n_resamples, confidence_level=confidence,
-                             method="percentile", rng=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        arrays,
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(check_seed("seed", seed)),
+    )
     interval = result.confidence_interval
-    return Difference(tuple(names), (), float(statistic(*arrays)), float(interval.low),
-                      float(interval.high), len(true), confidence, "words", "paired bootstrap")
+    return Difference(
+        tuple(names),
+        (),
+        float(statistic(*arrays)),
+        float(interval.low),
+        float(interval.high),
+        len(true),
+        confidence,
+        "words",
+        "paired bootstrap",
+    )

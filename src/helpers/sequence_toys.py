@@ -26,7 +26,6 @@ their short live reruns in the chapters, so the two cannot drift apart.
 """
 
 import functools
-import numbers
 import statistics
 
 import torch
@@ -34,7 +33,13 @@ from torch.nn import functional as F
 
 from helpers.tasks import make_loader
 from helpers.training import EarlyStopping, evaluate, train
-from helpers.validation import _describe, check_choice, check_positive_int, check_positive_number
+from helpers.validation import (
+    _describe,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
 __all__ = [
     "PATTERN",
@@ -69,12 +74,6 @@ PATTERN_VOCAB = 4
 PATTERN_LENGTH = 12
 #: The seeds of the fixed evaluation splits (training sets get their own, per seed and size).
 _PATTERN_SEEDS = {"test": 1, "test_long": 2, "validation": 3}
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
-    return int(seed)
 
 
 # --------------------------------------------------------------------------- the pattern task
@@ -116,13 +115,15 @@ def pattern_dataset(num_sequences, length=PATTERN_LENGTH, *, seed, starts=None, 
     """
     num_sequences = check_positive_int("num_sequences", num_sequences)
     length = check_positive_int("length", length, minimum=len(PATTERN))
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     if starts is None:
         starts = range(length - len(PATTERN) + 1)
     starts = torch.tensor(list(starts), dtype=torch.int64)
     if len(starts) == 0 or not bool(((starts >= 0) & (starts <= length - len(PATTERN))).all()):
-        raise ValueError(f"starts must be positions from 0 to {length - len(PATTERN)} where "
-                         f"the pattern fits, got {starts.tolist()}")
+        raise ValueError(
+            f"starts must be positions from 0 to {length - len(PATTERN)} where "
+            f"the pattern fits, got {starts.tolist()}"
+        )
     exclude = exclude if isinstance(exclude, (set, frozenset)) else set(exclude)
     generator = torch.Generator().manual_seed(seed)
     wanted = {True: (num_sequences + 1) // 2, False: num_sequences // 2}
@@ -137,8 +138,9 @@ def pattern_dataset(num_sequences, length=PATTERN_LENGTH, *, seed, starts=None, 
         positives.scatter_(1, columns, torch.tensor(PATTERN).expand(len(positives), -1))
         for label, rows in ((True, positives), (False, negatives)):
             if exclude:
-                rows = rows[torch.tensor([tuple(r) not in exclude for r in rows.tolist()],
-                                         dtype=torch.bool)]
+                rows = rows[
+                    torch.tensor([tuple(r) not in exclude for r in rows.tolist()], dtype=torch.bool)
+                ]
             drawn[label].append(rows)
     positives = torch.cat(drawn[True])[: wanted[True]]
     negatives = torch.cat(drawn[False])[: wanted[False]]
@@ -156,8 +158,9 @@ def _as_set(x):
 @functools.lru_cache(maxsize=4)
 def _pattern_evaluation_sets(validation_size, test_size):
     test = pattern_dataset(test_size, seed=_PATTERN_SEEDS["test"])
-    validation = pattern_dataset(validation_size, seed=_PATTERN_SEEDS["validation"],
-                                 exclude=_as_set(test[0]))
+    validation = pattern_dataset(
+        validation_size, seed=_PATTERN_SEEDS["validation"], exclude=_as_set(test[0])
+    )
     test_long = pattern_dataset(test_size, 2 * PATTERN_LENGTH, seed=_PATTERN_SEEDS["test_long"])
     return validation, test, test_long
 
@@ -176,10 +179,11 @@ def pattern_splits(train_size, *, seed, validation_size=1000, test_size=2000):
         dict ``{"train", "validation", "test", "test_long"}`` of ``(x, y)`` pairs.
     """
     train_size = check_positive_int("train_size", train_size)
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     validation, test, test_long = _pattern_evaluation_sets(
         check_positive_int("validation_size", validation_size),
-        check_positive_int("test_size", test_size))
+        check_positive_int("test_size", test_size),
+    )
     held_out = _as_set(test[0]) | _as_set(validation[0])
     train_seed = 10_000 + 10_000 * seed + train_size
     return {
@@ -204,14 +208,18 @@ class WindowMLP(torch.nn.Module):
         super().__init__()
         self.length = check_positive_int("length", length)
         self.net = torch.nn.Sequential(
-            torch.nn.Flatten(), torch.nn.Linear(self.length * PATTERN_VOCAB, hidden),
-            torch.nn.ReLU(), torch.nn.Linear(hidden, 1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(self.length * PATTERN_VOCAB, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, 1),
         )
 
     def forward(self, x):  # (N, length) symbols -> (N,) logits
         if x.dim() != 2 or x.shape[1] != self.length:
-            raise ValueError(f"WindowMLP reads windows of exactly {self.length} symbols, "
-                             f"got x of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"WindowMLP reads windows of exactly {self.length} symbols, "
+                f"got x of shape {tuple(x.shape)}"
+            )
         return self.net(_one_hot(x, PATTERN_VOCAB, self.net[1].weight)).squeeze(-1)
 
 
@@ -280,8 +288,19 @@ def pattern_accuracy(model, x, y, *, device=None):
     return pattern_correct(model, x, y, device=device).mean().item()
 
 
-def train_pattern_model(kind, train_size, *, seed, lr, rounds=60, patience=10,
-                        round_examples=1000, batch_size=32, splits=None, device="cpu"):
+def train_pattern_model(
+    kind,
+    train_size,
+    *,
+    seed,
+    lr,
+    rounds=60,
+    patience=10,
+    round_examples=1000,
+    batch_size=32,
+    splits=None,
+    device="cpu",
+):
     """Train one model on the pattern task to the chapter's criterion; return it and its record.
 
     The criterion: Adam with learning rate ``lr``, batches of ``batch_size``,
@@ -314,7 +333,7 @@ def train_pattern_model(kind, train_size, *, seed, lr, rounds=60, patience=10,
         the best round, and ``parameters``. The test split is not touched.
     """
     check_choice("kind", kind, list(PATTERN_MODELS))
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     lr = check_positive_number("lr", lr)
     rounds = check_positive_int("rounds", rounds)
     patience = check_positive_int("patience", patience)
@@ -323,15 +342,18 @@ def train_pattern_model(kind, train_size, *, seed, lr, rounds=60, patience=10,
         splits = pattern_splits(train_size, seed=seed)
     x, y = splits["train"]
     if len(x) != train_size:
-        raise ValueError(f"splits['train'] holds {len(x)} examples, but train_size is "
-                         f"{train_size}; pass the splits of pattern_splits({train_size}, ...)")
+        raise ValueError(
+            f"splits['train'] holds {len(x)} examples, but train_size is "
+            f"{train_size}; pass the splits of pattern_splits({train_size}, ...)"
+        )
     copies = max(1, round(round_examples / train_size))
     torch.manual_seed(seed)
     model = make_pattern_model(kind).to(device)
     history = train(
         model,
-        make_loader(x.repeat(copies, 1), y.repeat(copies), batch_size=batch_size,
-                    shuffle=True, seed=seed),
+        make_loader(
+            x.repeat(copies, 1), y.repeat(copies), batch_size=batch_size, shuffle=True, seed=seed
+        ),
         F.binary_cross_entropy_with_logits,
         epochs=rounds,
         optimizer=torch.optim.Adam(model.parameters(), lr=lr),
@@ -378,15 +400,16 @@ def echo_dataset(num_sequences, *, delay, seed, length=ECHO_LENGTH):
     delay = check_positive_int("delay", delay)
     if delay >= length:
         raise ValueError(f"delay must be smaller than length ({length}), got {delay}")
-    generator = torch.Generator().manual_seed(_check_seed(seed))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     x = torch.randint(0, ECHO_VOCAB, (num_sequences, length), generator=generator)
     y = torch.full_like(x, -100)
     y[:, delay:] = x[:, :-delay]
     return x, y
 
 
-def echo_splits(delay, *, train_size=2000, validation_size=1000, test_size=1000,
-                length=ECHO_LENGTH):
+def echo_splits(
+    delay, *, train_size=2000, validation_size=1000, test_size=1000, length=ECHO_LENGTH
+):
     """Fixed train, validation and test sets of echo with ``delay``, sharing no sequence.
 
     Each split comes from its own seed; a sequence drawn into two splits by
@@ -436,8 +459,19 @@ def echo_accuracy(logits, y):
     return (logits.argmax(-1)[counted] == y[counted]).to(logits.dtype).mean()
 
 
-def train_echo(hidden, delay, *, seed, lr=1e-2, epochs=60, patience=8, batch_size=50,
-               clip_norm=1.0, splits=None, device="cpu"):
+def train_echo(
+    hidden,
+    delay,
+    *,
+    seed,
+    lr=1e-2,
+    epochs=60,
+    patience=8,
+    batch_size=50,
+    clip_norm=1.0,
+    splits=None,
+    device="cpu",
+):
     """Train ``Echo(torch.nn.RNN, hidden)`` on echo with ``delay`` to the stated criterion.
 
     The criterion: Adam with learning rate ``lr``, gradients clipped to norm
@@ -454,7 +488,7 @@ def train_echo(hidden, delay, *, seed, lr=1e-2, epochs=60, patience=8, batch_siz
         ``best_val_loss`` and ``best_val_accuracy``. The test split is not touched.
     """
     hidden = check_positive_int("hidden", hidden)
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     if splits is None:
         splits = echo_splits(delay)
     torch.manual_seed(seed)
@@ -488,8 +522,9 @@ def train_echo(hidden, delay, *, seed, lr=1e-2, epochs=60, patience=8, batch_siz
 def echo_test_accuracy(model, splits, *, device="cpu"):
     """The accuracy of ``model`` on the test split of ``splits`` (scored once per final model)."""
     loader = make_loader(*splits["test"], batch_size=500, shuffle=False)
-    return evaluate(model, loader, echo_loss, metrics={"accuracy": echo_accuracy},
-                    device=device)["accuracy"]
+    return evaluate(model, loader, echo_loss, metrics={"accuracy": echo_accuracy}, device=device)[
+        "accuracy"
+    ]
 
 
 # --------------------------------------------------------------------------- choices on validation
@@ -516,9 +551,13 @@ def choose_on_validation(runs, *, group_by, choice="lr", score="best_val_accurac
         means.setdefault(group, {}).setdefault(run[choice], []).append(run)
     chosen = {}
     for group, options in means.items():
-        def rank(value):
+
+        def rank(value, options=options):
             members = options[value]
-            return (statistics.fmean(r[score] for r in members),
-                    -statistics.fmean(r["best_val_loss"] for r in members))
+            return (
+                statistics.fmean(r[score] for r in members),
+                -statistics.fmean(r["best_val_loss"] for r in members),
+            )
+
         chosen[group] = max(options, key=rank)
     return chosen

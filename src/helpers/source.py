@@ -69,8 +69,7 @@ def show_source(obj) -> SourceListing:
     """
     if not isinstance(obj, _SHOWABLE):
         raise TypeError(
-            "obj must be a function, method, class or module, "
-            f"got {type(obj).__name__} {obj!r:.60}"
+            f"obj must be a function, method, class or module, got {type(obj).__name__} {obj!r:.60}"
         )
     try:
         lines, first_line = inspect.getsourcelines(obj)
@@ -80,9 +79,7 @@ def show_source(obj) -> SourceListing:
             "(built-in or compiled); expected an object defined in a .py file"
         ) from None
     module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj)
-    qualified_name = (
-        module.__name__ if obj is module else f"{module.__name__}.{obj.__qualname__}"
-    )
+    qualified_name = module.__name__ if obj is module else f"{module.__name__}.{obj.__qualname__}"
     code = textwrap.dedent("".join(lines))
     # getsourcelines numbers a whole module from 0; files start at line 1.
     return SourceListing(qualified_name, _source_file_label(module), max(first_line, 1), code)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers.validation import _describe, check_choice, check_positive_int
+from helpers.validation import _describe, check_choice, check_positive_int, check_seed
 
 __all__ = [
     "adding_problem",
@@ -41,15 +41,9 @@ BLANK = 0
 #: Names of the splits :func:`task_splits` returns, in order.
 SPLITS = ("train", "validation", "test")
 
-_MAX_SEED = 2**64 - 1  # the largest seed torch.Generator.manual_seed accepts
-
 
 def _generator(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int in [0, 2**64 - 1], got {_describe(seed)}")
-    if not 0 <= seed <= _MAX_SEED:
-        raise ValueError(f"seed must be an int in [0, 2**64 - 1], got {seed}")
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator().manual_seed(check_seed("seed", seed))
 
 
 def adding_problem(num_sequences, length, *, seed, dtype=torch.float32):
@@ -71,7 +65,7 @@ def adding_problem(num_sequences, length, *, seed, dtype=torch.float32):
     Args:
         num_sequences: number of sequences ``N`` (int >= 1).
         length: sequence length ``T`` (int >= 2, so each half has a step).
-        seed: int in ``[0, 2**64 - 1]``; the same seed gives the same data.
+        seed: int in ``[0, 2**32)``; the same seed gives the same data.
         dtype: ``torch.float32`` (default) or ``torch.float64``. The values are
             drawn in float32 either way, so both dtypes hold the same numbers.
 
@@ -183,7 +177,7 @@ def copy_task(num_sequences, delay, *, copy_length=10, num_symbols=8, seed):
             (int >= 1; Arjovsky et al. call it ``T``).
         copy_length: number of symbols to copy (int >= 1, default 10).
         num_symbols: size of the symbol alphabet (int >= 1, default 8).
-        seed: int in ``[0, 2**64 - 1]``; the same seed gives the same data.
+        seed: int in ``[0, 2**32)``; the same seed gives the same data.
 
     Returns:
         tuple ``(x, y)`` of int64 CPU tensors, both of shape ``(N, T)``: the
@@ -255,7 +249,7 @@ def bracket_depth(num_sequences, length, *, max_depth=4, seed):
         num_sequences: number of strings ``N`` (int >= 1).
         length: characters per string ``T`` (int >= 1).
         max_depth: the deepest nesting (int >= 1).
-        seed: int in ``[0, 2**64 - 1]``; the same seed gives the same data.
+        seed: int in ``[0, 2**32)``; the same seed gives the same data.
 
     Returns:
         ``(x, y)``: long tensors (N, T): ``x`` the character ids into
@@ -282,9 +276,7 @@ def bracket_depth(num_sequences, length, *, max_depth=4, seed):
 def _split_sizes(sizes):
     if isinstance(sizes, Mapping):
         if set(sizes) != set(SPLITS):
-            raise ValueError(
-                f"sizes must have exactly the keys {SPLITS}, got keys {tuple(sizes)}"
-            )
+            raise ValueError(f"sizes must have exactly the keys {SPLITS}, got keys {tuple(sizes)}")
         counts = [sizes[name] for name in SPLITS]
     elif isinstance(sizes, (tuple, list)):
         if len(sizes) != len(SPLITS):
@@ -321,7 +313,7 @@ def task_splits(task, sizes, *, seed, **task_kwargs):
             called as ``task(num_sequences, seed=..., **task_kwargs)``.
         sizes: the number of sequences per split, as a dict with the keys
             ``"train"``, ``"validation"`` and ``"test"`` or a tuple in that order.
-        seed: int in ``[0, 2**64 - 1]``.
+        seed: int in ``[0, 2**32)``.
         **task_kwargs: passed on to ``task`` (``length=50``, ``delay=20``, ...).
 
     Returns:
@@ -333,9 +325,12 @@ def task_splits(task, sizes, *, seed, **task_kwargs):
     if not callable(task):
         raise TypeError(f"task must be a function such as adding_problem, got {_describe(task)}")
     counts = _split_sizes(sizes)
-    _generator(seed)
-    children = np.random.SeedSequence(int(seed)).spawn(len(SPLITS))
-    split_seeds = [int(child.generate_state(1, dtype=np.uint64)[0]) for child in children]
+    seed = check_seed("seed", seed)
+    children = np.random.SeedSequence(seed).spawn(len(SPLITS))
+    # The first 32-bit word of each child: a torch CPU generator only uses the
+    # low 32 bits of its seed, which is exactly this word, so the splits are the
+    # ones the former 64-bit split seeds gave.
+    split_seeds = [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
     return {
         name: task(counts[name], seed=split_seed, **task_kwargs)
         for name, split_seed in zip(SPLITS, split_seeds)
@@ -357,7 +352,7 @@ def make_loader(x, y, *, batch_size, shuffle, seed=None):
         x, y: tensors with the same first dimension ``N`` (the examples).
         batch_size: examples per batch (int >= 1).
         shuffle: ``True`` to shuffle every epoch (for training), ``False`` to keep the order.
-        seed: int in ``[0, 2**64 - 1]``; required when ``shuffle`` is True.
+        seed: int in ``[0, 2**32)``; required when ``shuffle`` is True.
 
     Returns:
         torch.utils.data.DataLoader over a ``TensorDataset(x, y)``.
@@ -385,8 +380,7 @@ def make_loader(x, y, *, batch_size, shuffle, seed=None):
     if shuffle:
         if seed is None:
             raise ValueError(
-                "seed is required when shuffle=True, so the order is reproducible; "
-                "pass seed=<int>"
+                "seed is required when shuffle=True, so the order is reproducible; pass seed=<int>"
             )
         generator = _generator(seed)
     elif seed is not None:

@@ -100,15 +100,18 @@ def _detach(state):
 
 def _check_arguments(rnn, head, x, targets):
     if not isinstance(rnn, torch.nn.Module) or not getattr(rnn, "batch_first", False):
-        raise TypeError(f"rnn must be a recurrent layer built with batch_first=True, "
-                        f"got {_describe(rnn)}")
+        raise TypeError(
+            f"rnn must be a recurrent layer built with batch_first=True, got {_describe(rnn)}"
+        )
     if not callable(head):
         raise TypeError(f"head must be the read-out module, got {_describe(head)}")
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         raise ValueError(f"x must be a tensor (N, T, D), got {_describe(x)}")
     if not isinstance(targets, torch.Tensor) or targets.shape[:2] != x.shape[:2]:
-        raise ValueError(f"targets must be a tensor whose first two dimensions are x's "
-                         f"(N, T) = {tuple(x.shape[:2])}, got {_describe(targets)}")
+        raise ValueError(
+            f"targets must be a tensor whose first two dimensions are x's "
+            f"(N, T) = {tuple(x.shape[:2])}, got {_describe(targets)}"
+        )
 
 
 def tbptt_backward(rnn, head, x, targets, *, k1, k2, h0=None, loss_fn=sum_cross_entropy):

@@ -32,7 +32,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from helpers.validation import _describe, check_choice, check_positive_int
+from helpers.validation import _describe, check_choice, check_positive_int, check_seed
 
 __all__ = [
     "PAD",
@@ -107,9 +107,11 @@ class Vocab:
         return token in self.stoi
 
     def __repr__(self):
-        shown = " ".join(self.itos[len(SPECIALS):len(SPECIALS) + 30])
+        shown = " ".join(self.itos[len(SPECIALS) : len(SPECIALS) + 30])
         more = " ..." if len(self) > len(SPECIALS) + 30 else ""
-        return f"Vocab({len(self)} tokens, level={self.level!r}: {' '.join(SPECIALS)} {shown}{more})"
+        return (
+            f"Vocab({len(self)} tokens, level={self.level!r}: {' '.join(SPECIALS)} {shown}{more})"
+        )
 
     def tokenize(self, text):
         """Split ``text`` into tokens: its characters, or its whitespace-separated words."""
@@ -153,7 +155,9 @@ def _check_texts(name, texts):
     if isinstance(texts, str) or not isinstance(texts, Sequence):
         raise TypeError(f"{name} must be a list of strings, got {_describe(texts)}")
     if len(texts) == 0:
-        raise ValueError(f"{name} must hold at least one string, got an empty {type(texts).__name__}")
+        raise ValueError(
+            f"{name} must hold at least one string, got an empty {type(texts).__name__}"
+        )
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"{name}[{index}] must be a str, got {_describe(text)}")
@@ -166,12 +170,17 @@ def _as_id_tensor(name, sequence):
         tensor = sequence
     elif isinstance(sequence, (list, tuple, np.ndarray)):
         try:
-            tensor = torch.tensor(sequence) if not isinstance(sequence, np.ndarray) else (
-                torch.from_numpy(sequence))
+            tensor = (
+                torch.tensor(sequence)
+                if not isinstance(sequence, np.ndarray)
+                else (torch.from_numpy(sequence))
+            )
         except (TypeError, ValueError, RuntimeError) as error:
             raise TypeError(f"{name} must be a sequence of int ids: {error}") from None
     else:
-        raise TypeError(f"{name} must be a list or 1-d tensor of int ids, got {_describe(sequence)}")
+        raise TypeError(
+            f"{name} must be a list or 1-d tensor of int ids, got {_describe(sequence)}"
+        )
     if tensor.dim() != 1:
         raise ValueError(f"{name} must be 1-dimensional (one id per step), got {_describe(tensor)}")
     if tensor.numel() == 0:
@@ -224,9 +233,16 @@ def _check_lengths(lengths):
 def length_mask(lengths, max_length=None):
     """Boolean mask ``(N, T)``: ``mask[n, t]`` is ``True`` where ``t < lengths[n]``.
 
+    The one length mask of :mod:`helpers`: True at the real positions of each
+    sequence, False at its padding. It is on the device of ``lengths``.
+
     Args:
         lengths: ``(N,)`` tensor of ints >= 1.
         max_length: T; default ``lengths.max()``.
+
+    Raises:
+        TypeError, ValueError: ``lengths`` is not a 1-d integer tensor of values
+            >= 1, or ``max_length`` is not an int >= 1 at least ``lengths.max()``.
     """
     _check_lengths(lengths)
     longest = int(lengths.max()) if lengths.numel() else 0
@@ -234,16 +250,28 @@ def length_mask(lengths, max_length=None):
         max_length = longest
     elif check_positive_int("max_length", max_length) < longest:
         raise ValueError(f"max_length = {max_length} is shorter than the longest length {longest}")
-    steps = torch.arange(max_length, device=lengths.device)
-    return steps[None, :] < lengths[:, None]
+    return _prefix_mask(lengths, max_length)
+
+
+def _prefix_mask(lengths, max_length):
+    """``(..., max_length)`` bool, True where the step index is below ``lengths[...]``.
+
+    The arithmetic of :func:`length_mask` without its checks, for callers that
+    check their own lengths (attention's ``valid_lens`` may be 0 and ``(N, Q)``).
+    """
+    return torch.arange(max_length, device=lengths.device) < lengths[..., None]
 
 
 def _check_length_list(lengths):
     if isinstance(lengths, torch.Tensor | np.ndarray):
         lengths = lengths.tolist()
-    if not isinstance(lengths, Sequence) or isinstance(lengths, str) or not all(
-            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
-            for n in lengths):
+    if (
+        not isinstance(lengths, Sequence)
+        or isinstance(lengths, str)
+        or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in lengths
+        )
+    ):
         raise ValueError(f"lengths must be a list of ints >= 1, got {_describe(lengths)}")
     return [int(n) for n in lengths]
 
@@ -271,7 +299,7 @@ def length_batches(lengths, batch_size):
     lengths = _check_length_list(lengths)
     batch_size = check_positive_int("batch_size", batch_size)
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def padded_steps(lengths, batches):
@@ -301,7 +329,9 @@ class PaddedBatch:
     def __post_init__(self):
         _check_lengths(self.lengths)
         if not isinstance(self.tokens, torch.Tensor) or self.tokens.dim() != 2:
-            raise ValueError(f"tokens must be a tensor of shape (N, T), got {_describe(self.tokens)}")
+            raise ValueError(
+                f"tokens must be a tensor of shape (N, T), got {_describe(self.tokens)}"
+            )
         if self.tokens.shape[0] != self.lengths.shape[0]:
             raise ValueError(
                 f"tokens hold {self.tokens.shape[0]} sequences but lengths has "
@@ -346,8 +376,7 @@ def split_items(items, fractions=(0.8, 0.1, 0.1), *, seed):
     """
     if isinstance(items, (str, torch.Tensor)) or not isinstance(items, Sequence):
         raise TypeError(f"items must be a list of examples, got {_describe(items)}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {_describe(seed)}")
+    seed = check_seed("seed", seed)
     if not (isinstance(fractions, (tuple, list)) and len(fractions) == 3):
         raise ValueError(
             f"fractions must be 3 numbers (train, validation, test), got {fractions!r}"
@@ -396,8 +425,9 @@ def split_by_group(items, group_of, fractions=(0.8, 0.1, 0.1), *, seed):
         of items, groups in shuffled order; :func:`shared_groups` of it is empty.
     """
     if not callable(group_of):
-        raise TypeError(f"group_of must be a function from an item to its group, "
-                        f"got {_describe(group_of)}")
+        raise TypeError(
+            f"group_of must be a function from an item to its group, got {_describe(group_of)}"
+        )
     # split_items checks items, fractions and seed; here it shuffles the groups
     groups = {}
     for item in items if isinstance(items, Sequence) and not isinstance(items, str) else ():
@@ -419,8 +449,10 @@ def split_by_group(items, group_of, fractions=(0.8, 0.1, 0.1), *, seed):
         placed += len(members)
     empty = [name for name, part in splits.items() if not part]
     if empty:
-        raise ValueError(f"{len(items)} items in {len(groups)} groups are too few to split by "
-                         f"{fractions!r}: {', '.join(empty)} would be empty")
+        raise ValueError(
+            f"{len(items)} items in {len(groups)} groups are too few to split by "
+            f"{fractions!r}: {', '.join(empty)} would be empty"
+        )
     return splits
 
 
@@ -511,9 +543,9 @@ def _shuffle_generator(shuffle, seed):
         raise TypeError(f"shuffle must be True or False, got {_describe(shuffle)}")
     if not shuffle:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"shuffle=True needs seed, an int >= 0; got {_describe(seed)}")
-    return torch.Generator().manual_seed(int(seed))
+    if seed is None:
+        raise TypeError("shuffle=True needs seed, an int in [0, 2**32); got NoneType None")
+    return torch.Generator().manual_seed(check_seed("seed", seed))
 
 
 class LengthBatchSampler(torch.utils.data.Sampler):
@@ -542,8 +574,10 @@ class LengthBatchSampler(torch.utils.data.Sampler):
     def __iter__(self):
         shuffled = torch.randperm(len(self.lengths), generator=self.generator)
         by_length = shuffled[torch.sort(self.lengths[shuffled], stable=True).indices].tolist()
-        batches = [by_length[start:start + self.batch_size]
-                   for start in range(0, len(by_length), self.batch_size)]
+        batches = [
+            by_length[start : start + self.batch_size]
+            for start in range(0, len(by_length), self.batch_size)
+        ]
         for index in torch.randperm(len(batches), generator=self.generator).tolist():
             yield batches[index]
 
@@ -567,9 +601,7 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None, by_
             (:class:`LengthBatchSampler`), which pad less and so train faster.
     """
     if not isinstance(dataset, SequenceDataset):
-        raise TypeError(
-            f"dataset must be a helpers.text.SequenceDataset, got {_describe(dataset)}"
-        )
+        raise TypeError(f"dataset must be a helpers.text.SequenceDataset, got {_describe(dataset)}")
     if isinstance(pad_id, bool) or not isinstance(pad_id, numbers.Integral):
         raise TypeError(f"pad_id must be an int, got {_describe(pad_id)}")
     batch_size = check_positive_int("batch_size", batch_size)
@@ -590,8 +622,9 @@ def make_sequence_loader(dataset, *, pad_id, batch_size, shuffle, seed=None, by_
     if by_length:
         sampler = LengthBatchSampler([len(x) for x in dataset.inputs], batch_size, seed=seed)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      collate_fn=collate)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate
+    )
 
 
 def sequence_loss(logits, targets):

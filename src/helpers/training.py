@@ -109,16 +109,22 @@ class EarlyStopping:
     def __post_init__(self):
         check_positive_int("patience", self.patience)
         if not isinstance(self.monitor, str) or not self.monitor.startswith("val_"):
-            raise ValueError(f"monitor must be a validation column such as 'val_loss' or "
-                             f"'val_accuracy', got {self.monitor!r}")
+            raise ValueError(
+                f"monitor must be a validation column such as 'val_loss' or "
+                f"'val_accuracy', got {self.monitor!r}"
+            )
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float))
-                or not self.min_delta >= 0):
+        if (
+            isinstance(self.min_delta, bool)
+            or not isinstance(self.min_delta, (int, float))
+            or not self.min_delta >= 0
+        ):
             raise ValueError(f"min_delta must be a number >= 0, got {self.min_delta!r}")
         if not isinstance(self.restore_best, bool):
-            raise TypeError(f"restore_best must be True or False, got "
-                            f"{_describe(self.restore_best)}")
+            raise TypeError(
+                f"restore_best must be True or False, got {_describe(self.restore_best)}"
+            )
 
     def improved(self, value, best):
         """Whether ``value`` beats ``best`` by more than ``min_delta``."""
@@ -242,8 +248,9 @@ def evaluate(model, loader, loss_fn, *, metrics=None, device=None):
     return {name: total / count for name, total in sums.items()}
 
 
-def _train_epoch(model, loader, loss_fn, optimizer, clip_norm, parameters, device, epoch,
-                 history, scheduler=None):
+def _train_epoch(
+    model, loader, loss_fn, optimizer, clip_norm, parameters, device, epoch, history, scheduler=None
+):
     """One pass over ``loader``: append to ``history``'s step lists, return the mean loss."""
     model.train()
     total, count = 0.0, 0
@@ -347,8 +354,10 @@ def train(
     if clip_norm is not None:
         clip_norm = check_positive_number("clip_norm", clip_norm)
     if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:
-        raise ValueError(f"scheduler must be a torch.optim.lr_scheduler of the optimizer passed "
-                         f"as optimizer, got {_describe(scheduler)}")
+        raise ValueError(
+            f"scheduler must be a torch.optim.lr_scheduler of the optimizer passed "
+            f"as optimizer, got {_describe(scheduler)}"
+        )
     if val_loader is not None:
         _check_loader("val_loader", val_loader)
     metrics = _check_metrics(metrics)
@@ -356,14 +365,18 @@ def train(
         raise ValueError("metrics are computed on the validation set: pass val_loader too")
     if early_stopping is not None:
         if not isinstance(early_stopping, EarlyStopping):
-            raise TypeError(f"early_stopping must be a helpers.training.EarlyStopping, got "
-                            f"{_describe(early_stopping)}")
+            raise TypeError(
+                f"early_stopping must be a helpers.training.EarlyStopping, got "
+                f"{_describe(early_stopping)}"
+            )
         if val_loader is None:
             raise ValueError("early stopping watches the validation set: pass val_loader too")
-        watched = early_stopping.monitor[len("val_"):]
+        watched = early_stopping.monitor[len("val_") :]
         if watched != "loss" and watched not in metrics:
-            raise ValueError(f"early_stopping.monitor is {early_stopping.monitor!r}, but the "
-                             f"metrics are {sorted(metrics)}; add {watched!r} to metrics")
+            raise ValueError(
+                f"early_stopping.monitor is {early_stopping.monitor!r}, but the "
+                f"metrics are {sorted(metrics)}; add {watched!r} to metrics"
+            )
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be True or False, got {_describe(progress)}")
     device = _device(model, device)
@@ -373,13 +386,24 @@ def train(
     best_value, best_state, waited = None, None, 0
     # tqdm.auto draws a widget in Jupyter (which ignores `file`) and text
     # elsewhere; text goes to stdout because the book's build fails on stderr.
-    with tqdm(range(1, epochs + 1), desc=description, unit="epoch",
-              disable=not progress, file=sys.stdout) as bar:
+    with tqdm(
+        range(1, epochs + 1), desc=description, unit="epoch", disable=not progress, file=sys.stdout
+    ) as bar:
         for epoch in bar:
             start = time.perf_counter()
             try:
-                train_loss = _train_epoch(model, train_loader, loss_fn, optimizer, clip_norm,
-                                          parameters, device, epoch, history, scheduler)
+                train_loss = _train_epoch(
+                    model,
+                    train_loader,
+                    loss_fn,
+                    optimizer,
+                    clip_norm,
+                    parameters,
+                    device,
+                    epoch,
+                    history,
+                    scheduler,
+                )
             except FloatingPointError as error:
                 error.history = history  # what led up to the divergence, for plots
                 raise

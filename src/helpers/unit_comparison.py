@@ -109,8 +109,9 @@ def diverged(train_finite, val_loss, baseline):
     return False
 
 
-def unit_run(setting, unit, *, seed, lr, forget_bias=None, max_epochs=None, patience=PATIENCE,
-             device=None):
+def unit_run(
+    setting, unit, *, seed, lr, forget_bias=None, max_epochs=None, patience=PATIENCE, device=None
+):
     """Train ``unit`` on ``setting`` until validation stops improving; score it on test once.
 
     Args:
@@ -137,10 +138,23 @@ def unit_run(setting, unit, *, seed, lr, forget_bias=None, max_epochs=None, pati
     check_positive_number("lr", lr)
     max_epochs = budget if max_epochs is None else check_positive_int("max_epochs", max_epochs)
     early_stopping = EarlyStopping(patience=patience, monitor="val_loss", mode="min")
-    common = dict(seed=seed, lr=lr, epochs=max_epochs, forget_bias=forget_bias, device=device,
-                  early_stopping=early_stopping)
-    record = {"setting": setting, "task": task, "unit": label(unit, forget_bias), "seed": seed,
-              "lr": lr, "max_epochs": max_epochs, "patience": patience}
+    common = dict(
+        seed=seed,
+        lr=lr,
+        epochs=max_epochs,
+        forget_bias=forget_bias,
+        device=device,
+        early_stopping=early_stopping,
+    )
+    record = {
+        "setting": setting,
+        "task": task,
+        "unit": label(unit, forget_bias),
+        "seed": seed,
+        "lr": lr,
+        "max_epochs": max_epochs,
+        "patience": patience,
+    }
     if task == "adding":
         baselines = _adding_baselines(task_kwargs["length"], seed)
         no_learning = baselines["constant"]
@@ -153,27 +167,51 @@ def unit_run(setting, unit, *, seed, lr, forget_bias=None, max_epochs=None, pati
             curves = {"train_loss": result["train_mse"], "val_loss": result["val_mse"]}
             scores = {"test_loss": result["test_mse"]}
         else:
-            result = run_copy(unit, task_kwargs["delay"], copy_length=task_kwargs["copy_length"],
-                              hidden_size=task_kwargs["hidden_size"], **common)
-            curves = {"train_loss": result["train_loss"], "val_loss": result["val_loss"],
-                      "val_accuracy": result["val_accuracy"]}
+            result = run_copy(
+                unit,
+                task_kwargs["delay"],
+                copy_length=task_kwargs["copy_length"],
+                hidden_size=task_kwargs["hidden_size"],
+                **common,
+            )
+            curves = {
+                "train_loss": result["train_loss"],
+                "val_loss": result["val_loss"],
+                "val_accuracy": result["val_accuracy"],
+            }
             scores = {"test_loss": result["test_loss"], "test_accuracy": result["test_accuracy"]}
     except FloatingPointError as error:  # a NaN or infinite training loss
         history = error.history
-        curves = {"train_loss": history["train_loss"] if len(history) else [],
-                  "val_loss": history["val_loss"] if len(history) else []}
+        curves = {
+            "train_loss": history["train_loss"] if len(history) else [],
+            "val_loss": history["val_loss"] if len(history) else [],
+        }
         if task == "copy":
             curves["val_accuracy"] = history["val_accuracy"] if len(history) else []
-        record.update(curves, parameters=None, best_epoch=history.best_epoch,
-                      stopped_early=False, epochs=len(history), diverged=True,
-                      test_loss=None, baselines=baselines)
+        record.update(
+            curves,
+            parameters=None,
+            best_epoch=history.best_epoch,
+            stopped_early=False,
+            epochs=len(history),
+            diverged=True,
+            test_loss=None,
+            baselines=baselines,
+        )
         if task == "copy":
             record["test_accuracy"] = None
         return record
-    record.update(curves, parameters=result["parameters"], best_epoch=result["best_epoch"],
-                  stopped_early=result["stopped_early"], epochs=len(curves["val_loss"]),
-                  diverged=diverged(True, curves["val_loss"], no_learning), **scores,
-                  baselines=baselines, steps=result["steps"])
+    record.update(
+        curves,
+        parameters=result["parameters"],
+        best_epoch=result["best_epoch"],
+        stopped_early=result["stopped_early"],
+        epochs=len(curves["val_loss"]),
+        diverged=diverged(True, curves["val_loss"], no_learning),
+        **scores,
+        baselines=baselines,
+        steps=result["steps"],
+    )
     return record
 
 
@@ -223,29 +261,38 @@ def summary_rows(runs):
     rows = []
     for setting in SETTINGS:
         for unit, forget_bias in VARIANTS:
-            members = sorted(groups.get((setting, label(unit, forget_bias)), []),
-                             key=lambda run: run["seed"])
+            members = sorted(
+                groups.get((setting, label(unit, forget_bias)), []), key=lambda run: run["seed"]
+            )
             if not members:
                 continue
             scored = [run for run in members if _score(run) is not None]
             scores = [_score(run) for run in scored]
             row = {
-                "setting": setting, "task": members[0]["task"], "unit": members[0]["unit"],
-                "metric": "test MSE" if members[0]["task"] == "adding"
+                "setting": setting,
+                "task": members[0]["task"],
+                "unit": members[0]["unit"],
+                "metric": "test MSE"
+                if members[0]["task"] == "adding"
                 else "test accuracy (copied symbols)",
-                "lr": members[0]["lr"], "parameters": members[0]["parameters"],
-                "seeds": [run["seed"] for run in scored], "scores": scores,
+                "lr": members[0]["lr"],
+                "parameters": members[0]["parameters"],
+                "seeds": [run["seed"] for run in scored],
+                "scores": scores,
                 "test_loss": [run["test_loss"] for run in scored],
                 "diverged": sum(run["diverged"] for run in members),
                 "stopped_early": sum(bool(run["stopped_early"]) for run in members),
                 "best_epochs": [run["best_epoch"] for run in members],
-                "baselines": {name: statistics.fmean(run["baselines"][name] for run in members)
-                              for name in members[0]["baselines"]},
+                "baselines": {
+                    name: statistics.fmean(run["baselines"][name] for run in members)
+                    for name in members[0]["baselines"]
+                },
             }
             if len(scores) >= 2:
                 interval = summarize(scores)
-                row.update(mean=interval.mean, std=interval.std, low=interval.low,
-                           high=interval.high)
+                row.update(
+                    mean=interval.mean, std=interval.std, low=interval.low, high=interval.high
+                )
             elif scores:
                 row.update(mean=scores[0], std=0.0, low=scores[0], high=scores[0])
             rows.append(row)
@@ -272,10 +319,13 @@ def paired(runs, setting, a, b, *, score="test_loss"):
             by_seed.setdefault(run["seed"], {})[run["unit"]] = run[score]
     seeds = sorted(seed for seed, pair in by_seed.items() if len(pair) == 2)
     if len(seeds) < 2:
-        raise ValueError(f"{a} and {b} share {len(seeds)} scored seeds in {setting!r}; "
-                         f"a paired interval needs at least 2")
-    return paired_difference([by_seed[s][a] for s in seeds], [by_seed[s][b] for s in seeds],
-                             names=(a, b))
+        raise ValueError(
+            f"{a} and {b} share {len(seeds)} scored seeds in {setting!r}; "
+            f"a paired interval needs at least 2"
+        )
+    return paired_difference(
+        [by_seed[s][a] for s in seeds], [by_seed[s][b] for s in seeds], names=(a, b)
+    )
 
 
 def tuning_table(artefact):
@@ -288,15 +338,23 @@ def tuning_table(artefact):
     chosen = artefact["settings"]["learning_rates_chosen"]
     tuning = [run for run in artefact["runs"] if run["stage"] == "tuning"]
     rates = artefact["settings"]["learning_rates"]
-    lines = ["| setting | unit | " + " | ".join(f"lr {lr:g}" for lr in rates) + " |",
-             "| --- | --- |" + " ---: |" * len(rates)]
+    lines = [
+        "| setting | unit | " + " | ".join(f"lr {lr:g}" for lr in rates) + " |",
+        "| --- | --- |" + " ---: |" * len(rates),
+    ]
     for setting in artefact["settings"]["tuning_settings"]:
         for unit, forget_bias in VARIANTS:
             name = label(unit, forget_bias)
             cells = []
             for lr in rates:
-                run = next((r for r in tuning if r["setting"] == setting and r["unit"] == name
-                            and r["lr"] == lr), None)
+                run = next(
+                    (
+                        r
+                        for r in tuning
+                        if r["setting"] == setting and r["unit"] == name and r["lr"] == lr
+                    ),
+                    None,
+                )
                 if run is None:
                     cells.append("")
                     continue
@@ -311,9 +369,13 @@ def tuning_table(artefact):
     return "\n".join(lines)
 
 
-_BASELINE_NAMES = {"constant": "always 1", "marker_blind": "marker-blind",
-                   "last_marked_only": "last marked value only", "memoryless": "memoryless",
-                   "chance_accuracy": "guessing"}
+_BASELINE_NAMES = {
+    "constant": "always 1",
+    "marker_blind": "marker-blind",
+    "last_marked_only": "last marked value only",
+    "memoryless": "memoryless",
+    "chance_accuracy": "guessing",
+}
 
 
 def results_table(artefact):
@@ -323,13 +385,16 @@ def results_table(artefact):
     the test score, the number of runs that diverged or stopped early, and the
     task's no-learning baselines on the same test splits (mean over seeds).
     """
-    lines = ["| setting | unit | lr | parameters | test score | mean ± sd | 95% CI | diverged "
-             "| stopped early | baselines |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| setting | unit | lr | parameters | test score | mean ± sd | 95% CI | diverged "
+        "| stopped early | baselines |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for row in artefact["summary"]:
         n = len(row["best_epochs"])
-        baselines = ", ".join(f"{_BASELINE_NAMES[name]} {value:.3g}"
-                              for name, value in row["baselines"].items())
+        baselines = ", ".join(
+            f"{_BASELINE_NAMES[name]} {value:.3g}" for name, value in row["baselines"].items()
+        )
         metric = "MSE" if row["task"] == "adding" else "accuracy"
         lines.append(
             f"| {row['setting']} | {row['unit']} | {row['lr']:g} | {row['parameters']:,} "

@@ -25,8 +25,10 @@ __all__ = [
     "check_positive_number",
     "check_probability",
     "check_choice",
+    "check_float_array",
     "check_lengths",
     "check_same_dtype_and_device",
+    "check_seed",
 ]
 
 
@@ -36,6 +38,30 @@ def _describe(value):
     if isinstance(value, torch.Tensor):
         return f"a tensor of dtype {value.dtype} and shape {tuple(value.shape)}"
     return f"{type(value).__name__} {value!r}"[:120]
+
+
+def _check_numpy(name, value, kind, of_what, holds, advice):
+    """Return ``value`` if it is a numpy array with a dtype of ``kind``, else raise."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array{of_what}, got {_describe(value)}")
+    if not np.issubdtype(value.dtype, kind):
+        raise TypeError(f"{name} must hold {holds}, got dtype {value.dtype}; {advice}")
+    return value
+
+
+def check_float_array(name, value, *, dtypes="float32 or float64"):
+    """Return ``value`` if it is a numpy array of floats, else raise ``TypeError``.
+
+    ``dtypes`` says in the message which float dtypes suit the caller.
+    """
+    return _check_numpy(
+        name,
+        value,
+        np.floating,
+        "",
+        f"floats ({dtypes})",
+        f"convert it with {name}.astype(np.float64)",
+    )
 
 
 class Dims:
@@ -66,13 +92,7 @@ class Dims:
 
     def array(self, name, value, spec, *, finite=False, allow_empty=()):
         """Check a floating-point numpy array against ``spec`` and return it."""
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array, got {_describe(value)}")
-        if not np.issubdtype(value.dtype, np.floating):
-            raise TypeError(
-                f"{name} must hold floats (float32 or float64), got dtype {value.dtype}; "
-                f"convert it with {name}.astype(np.float64)"
-            )
+        check_float_array(name, value)
         self._check_shape(name, tuple(value.shape), spec, allow_empty)
         if finite and not np.all(np.isfinite(value)):
             raise ValueError(f"{name} contains NaN or infinite values")
@@ -96,13 +116,14 @@ class Dims:
         ``bool`` arrays are refused: a label array of True/False is almost
         always a mask passed in the wrong place.
         """
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array of integers, got {_describe(value)}")
-        if not np.issubdtype(value.dtype, np.integer):
-            raise TypeError(
-                f"{name} must hold integers (for example int64), got dtype {value.dtype}; "
-                f"if it holds whole numbers, convert it with {name}.astype(np.int64)"
-            )
+        _check_numpy(
+            name,
+            value,
+            np.integer,
+            " of integers",
+            "integers (for example int64)",
+            f"if it holds whole numbers, convert it with {name}.astype(np.int64)",
+        )
         self._check_shape(name, tuple(value.shape), spec, allow_empty)
         return value
 
@@ -173,6 +194,24 @@ def check_positive_int(name, value, *, minimum=1):
     return int(value)
 
 
+def check_seed(name, value):
+    """Return ``value`` as an ``int`` if it is a valid seed, else raise.
+
+    A seed is a Python int or a numpy integer (not a bool) with
+    ``0 <= value < 2**32``, the range every generator in the book accepts
+    (``random``, numpy and torch).
+
+    Raises:
+        TypeError: ``value`` is not an integer (or is a bool).
+        ValueError: ``value`` is outside ``[0, 2**32)``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int in [0, 2**32), got {_describe(value)}")
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an int in [0, 2**32), got {_describe(value)}")
+    return int(value)
+
+
 def check_positive_number(name, value):
     """Return ``value`` as a float if it is a finite real number > 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -196,8 +235,10 @@ def check_choice(name, value, choices):
 
     A bool matches only a bool: ``1`` or ``1.0`` is not the choice ``True``.
     """
-    if not any(value == choice and isinstance(value, bool) == isinstance(choice, bool)
-               for choice in choices):
+    if not any(
+        value == choice and isinstance(value, bool) == isinstance(choice, bool)
+        for choice in choices
+    ):
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
     return value
@@ -208,13 +249,20 @@ def check_lengths(name, lengths, N, T, *, symbol="T"):
 
     ``symbol`` names T in the message (``"S"`` for a source's length, say).
     """
-    if (not isinstance(lengths, torch.Tensor) or lengths.shape != (N,)
-            or lengths.dtype.is_floating_point or lengths.dtype == torch.bool):
-        raise ValueError(f"{name} must be an integer tensor of shape (N,) = ({N},), "
-                         f"got {_describe(lengths)}")
+    if (
+        not isinstance(lengths, torch.Tensor)
+        or lengths.shape != (N,)
+        or lengths.dtype.is_floating_point
+        or lengths.dtype == torch.bool
+    ):
+        raise ValueError(
+            f"{name} must be an integer tensor of shape (N,) = ({N},), got {_describe(lengths)}"
+        )
     if N and (int(lengths.min()) < 1 or int(lengths.max()) > T):
-        raise ValueError(f"{name} must be between 1 and {symbol} = {T}, got "
-                         f"{int(lengths.min())} to {int(lengths.max())}")
+        raise ValueError(
+            f"{name} must be between 1 and {symbol} = {T}, got "
+            f"{int(lengths.min())} to {int(lengths.max())}"
+        )
     return lengths
 
 

@@ -18,8 +18,10 @@ def figure_html(figure, alt, *, dpi=90):
     """``figure`` as an ``<img>`` element: a base64 PNG with the alt text ``alt``."""
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=dpi)
-    return (f'<img src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}" '
-            f'alt="{html.escape(alt)}" style="max-width: 100%">')
+    return (
+        f'<img src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}" '
+        f'alt="{html.escape(alt)}" style="max-width: 100%">'
+    )
 
 
 class Explorer:
@@ -69,8 +71,9 @@ class Explorer:
             alt, caption = self.draw()
         except ValueError as error:
             self.message = str(error)
-            self.caption.value = (f'<span style="color: #b00020">'
-                                  f'{html.escape(self.message, quote=False)}</span>')
+            self.caption.value = (
+                f'<span style="color: #b00020">{html.escape(self.message, quote=False)}</span>'
+            )
             return
         finally:
             self._drawing = False
@@ -100,7 +103,8 @@ def typed_one_hot(text, symbols, like, *, max_length=60):
         raise ValueError(f"type at most {max_length} symbols, got {len(text)}")
     unknown = sorted(set(text) - set(symbols))
     if unknown:
-        raise ValueError(f"the model reads only the symbols {symbols!r}; "
-                         f"not {', '.join(map(repr, unknown))}")
+        raise ValueError(
+            f"the model reads only the symbols {symbols!r}; not {', '.join(map(repr, unknown))}"
+        )
     ids = torch.tensor([symbols.index(character) for character in text], device=like.device)
     return torch.nn.functional.one_hot(ids, len(symbols)).to(like.dtype)[None]

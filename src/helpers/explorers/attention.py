@@ -44,9 +44,14 @@ class AttentionExplorer(Explorer):
             raise ValueError("source_vocab must be word-level (level='word')")
         self.model, self.source_vocab, self.target_vocab = model, source_vocab, target_vocab
         self.max_length = check_positive_int("max_length", max_length)
-        self.controls = {"source": widgets.Text(value=source, description="source",
-                                                continuous_update=False,
-                                                layout=widgets.Layout(width="44em"))}
+        self.controls = {
+            "source": widgets.Text(
+                value=source,
+                description="source",
+                continuous_update=False,
+                layout=widgets.Layout(width="44em"),
+            )
+        }
         self.figure = Figure(figsize=(7, 4.5))
         self.ax = self.figure.add_subplot()
         self.output, self.weights = [], None
@@ -63,18 +68,24 @@ class AttentionExplorer(Explorer):
         unknown = [word for word in words if word not in self.source_vocab]
         if unknown:
             known = [token for token in self.source_vocab.itos if not token.startswith("<")]
-            examples = (", ".join(known) if len(known) <= 6
-                        else f"such as {', '.join(known[:3])} ... {', '.join(known[-3:])}")
-            raise ValueError(f"not in the model's vocabulary: {', '.join(map(repr, unknown))} "
-                             f"(it knows {len(known)} words: {examples})")
+            examples = (
+                ", ".join(known)
+                if len(known) <= 6
+                else f"such as {', '.join(known[:3])} ... {', '.join(known[-3:])}"
+            )
+            raise ValueError(
+                f"not in the model's vocabulary: {', '.join(map(repr, unknown))} "
+                f"(it knows {len(known)} words: {examples})"
+            )
         device = next(self.model.parameters()).device
         ids = torch.tensor([self.source_vocab.encode(source)], device=device)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
-                tokens, maps = self.model.greedy_decode(ids, torch.tensor([len(words)]),
-                                                        max_length=self.max_length)
+                tokens, maps = self.model.greedy_decode(
+                    ids, torch.tensor([len(words)]), max_length=self.max_length
+                )
         finally:
             self.model.train(was_training)
         return [self.target_vocab.itos[k] for k in tokens[0]], maps[0].cpu()
@@ -89,8 +100,11 @@ class AttentionExplorer(Explorer):
         plot_attention(self.weights, words, self.output, ax=self.ax, title=f"output: {text}")
         self.figure.tight_layout()
         finished = self.output[-1] == "<eos>"
-        caption = (f"{' '.join(words)} → {text}"
-                   + ("" if finished else f" (stopped at {self.max_length} tokens)"))
-        alt = (f"Attention map of the translation of {source!r} into {text!r}: one row per "
-               f"output token, one column per source word")
+        caption = f"{' '.join(words)} → {text}" + (
+            "" if finished else f" (stopped at {self.max_length} tokens)"
+        )
+        alt = (
+            f"Attention map of the translation of {source!r} into {text!r}: one row per "
+            f"output token, one column per source word"
+        )
         return alt, caption

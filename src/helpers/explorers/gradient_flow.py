@@ -13,10 +13,15 @@ import numpy as np
 import torch
 
 from helpers.explorers._view import Explorer
-from helpers.validation import check_choice
+from helpers.modules import lstm_update
+from helpers.validation import check_choice, check_seed
 
-__all__ = ["NONLINEARITIES", "random_recurrent_layer", "memory_gradient_norms",
-           "GradientFlowExplorer"]
+__all__ = [
+    "NONLINEARITIES",
+    "random_recurrent_layer",
+    "memory_gradient_norms",
+    "GradientFlowExplorer",
+]
 
 NONLINEARITIES = ("tanh", "relu", "linear")
 UNITS = ("RNN", "LSTM")
@@ -28,8 +33,9 @@ def _scaled_to_radius(matrix, radius):
     return matrix * (radius / current)
 
 
-def random_recurrent_layer(unit, *, spectral_radius, forget_bias=0.0, length=100,
-                           hidden_size=32, input_size=4, seed=0):
+def random_recurrent_layer(
+    unit, *, spectral_radius, forget_bias=0.0, length=100, hidden_size=32, input_size=4, seed=0
+):
     """The float64 weights, inputs and read-out direction of :func:`memory_gradient_norms`.
 
     Returns:
@@ -40,7 +46,7 @@ def random_recurrent_layer(unit, *, spectral_radius, forget_bias=0.0, length=100
         the LSTM's forget block of ``b`` has ``forget_bias`` added, and ``v``
         is a unit vector.
     """
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
 
     def randn(*shape):
         return torch.randn(*shape, generator=generator, dtype=torch.float64)
@@ -48,18 +54,28 @@ def random_recurrent_layer(unit, *, spectral_radius, forget_bias=0.0, length=100
     H, D = hidden_size, input_size
     gates = 4 if unit == "LSTM" else 1
     W_x = randn(D, gates * H) / D**0.5
-    W_h = torch.cat([_scaled_to_radius(randn(H, H), float(spectral_radius))
-                     for _ in range(gates)], dim=1)
+    W_h = torch.cat(
+        [_scaled_to_radius(randn(H, H), float(spectral_radius)) for _ in range(gates)], dim=1
+    )
     b = 0.1 * randn(gates * H)
     if unit == "LSTM":
-        b[H:2 * H] += float(forget_bias)
+        b[H : 2 * H] += float(forget_bias)
     x = randn(length, D)
     v = randn(H)
     return W_x, W_h, b, x, v / v.norm()
 
 
-def memory_gradient_norms(unit, *, spectral_radius, nonlinearity="tanh", length=100,
-                          forget_bias=0.0, hidden_size=32, input_size=4, seed=0):
+def memory_gradient_norms(
+    unit,
+    *,
+    spectral_radius,
+    nonlinearity="tanh",
+    length=100,
+    forget_bias=0.0,
+    hidden_size=32,
+    input_size=4,
+    seed=0,
+):
     """How much the last state depends on each earlier memory, for a random recurrent layer.
 
     The layer (float64, weights drawn with ``seed``) reads ``length`` random
@@ -84,17 +100,29 @@ def memory_gradient_norms(unit, *, spectral_radius, nonlinearity="tanh", length=
     """
     check_choice("unit", unit, UNITS)
     check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    if isinstance(spectral_radius, bool) or not isinstance(spectral_radius, (int, float)) \
-            or not spectral_radius > 0:
+    if (
+        isinstance(spectral_radius, bool)
+        or not isinstance(spectral_radius, (int, float))
+        or not spectral_radius > 0
+    ):
         raise ValueError(f"spectral_radius must be a positive number, got {spectral_radius!r}")
-    for name, value in (("length", length), ("hidden_size", hidden_size),
-                        ("input_size", input_size)):
+    for name, value in (
+        ("length", length),
+        ("hidden_size", hidden_size),
+        ("input_size", input_size),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
     W_x, W_h, b, x, v = random_recurrent_layer(
-        unit, spectral_radius=spectral_radius, forget_bias=forget_bias, length=length,
-        hidden_size=hidden_size, input_size=input_size, seed=seed)
+        unit,
+        spectral_radius=spectral_radius,
+        forget_bias=forget_bias,
+        length=length,
+        hidden_size=hidden_size,
+        input_size=input_size,
+        seed=seed,
+    )
     H = hidden_size
 
     activation = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a}[nonlinearity]
@@ -104,20 +132,16 @@ def memory_gradient_norms(unit, *, spectral_radius, nonlinearity="tanh", length=
         c = torch.zeros(H, dtype=torch.float64, requires_grad=True)
         memories = []
         for t in range(length):
-            a = x[t] @ W_x + h @ W_h + b
             if unit == "RNN":
-                h = activation(a)
+                h = activation(x[t] @ W_x + h @ W_h + b)
                 memory = h
-            else:  # PyTorch's gate order: input, forget, cell candidate, output
-                i, f, g, o = a.chunk(4)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
+            else:  # the book's LSTM step (gate order i, f, g, o); it takes W_h as (4H, H)
+                h, c = lstm_update(x[t] @ W_x + b, h, c, W_h.T, None)
                 memory = c
             memory.retain_grad()
             memories.append(memory)
         (v @ h).backward()
-    norms = [memory.grad.norm().item() if memory.grad is not None else 0.0
-             for memory in memories]
+    norms = [memory.grad.norm().item() if memory.grad is not None else 0.0 for memory in memories]
     return np.array(norms[::-1])
 
 
@@ -142,16 +166,30 @@ class GradientFlowExplorer(Explorer):
         wide = {"description_width": "initial"}
         self.controls = {
             "spectral_radius": widgets.FloatSlider(
-                value=spectral_radius, min=0.5, max=1.5, step=0.05,
-                description="spectral radius", style=wide),
+                value=spectral_radius,
+                min=0.5,
+                max=1.5,
+                step=0.05,
+                description="spectral radius",
+                style=wide,
+            ),
             "nonlinearity": widgets.Dropdown(
-                options=NONLINEARITIES, value=nonlinearity, description="RNN nonlinearity",
-                style=wide),
-            "length": widgets.IntSlider(value=length, min=10, max=200, step=10,
-                                        description="length T"),
+                options=NONLINEARITIES,
+                value=nonlinearity,
+                description="RNN nonlinearity",
+                style=wide,
+            ),
+            "length": widgets.IntSlider(
+                value=length, min=10, max=200, step=10, description="length T"
+            ),
             "forget_bias": widgets.FloatSlider(
-                value=forget_bias, min=0.0, max=5.0, step=0.5,
-                description="LSTM forget bias", style=wide),
+                value=forget_bias,
+                min=0.0,
+                max=5.0,
+                step=0.5,
+                description="LSTM forget bias",
+                style=wide,
+            ),
         }
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
@@ -170,23 +208,30 @@ class GradientFlowExplorer(Explorer):
         ax = self.ax
         ax.clear()
         gaps = np.arange(settings["length"])
-        for unit, label in (("RNN", f"vanilla RNN ({settings['nonlinearity']}), memory $h_t$"),
-                            ("LSTM", "LSTM, memory $c_t$")):
+        for unit, label in (
+            ("RNN", f"vanilla RNN ({settings['nonlinearity']}), memory $h_t$"),
+            ("LSTM", "LSTM, memory $c_t$"),
+        ):
             # A norm of exactly 0 (a dead ReLU) has no place on a log axis.
-            ax.semilogy(gaps, np.where(self.norms[unit] > 0, self.norms[unit], np.nan),
-                        label=label)
+            ax.semilogy(gaps, np.where(self.norms[unit] > 0, self.norms[unit], np.nan), label=label)
         ax.set_xlabel("time gap $T - t$")
         ax.set_ylabel(r"$\|\partial (v \cdot h_T) / \partial\, \mathrm{memory}_t\|$")
-        ax.set_title(f"spectral radius {settings['spectral_radius']:.2f}, "
-                     f"LSTM forget bias {settings['forget_bias']:.1f}")
+        ax.set_title(
+            f"spectral radius {settings['spectral_radius']:.2f}, "
+            f"LSTM forget bias {settings['forget_bias']:.1f}"
+        )
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower left")
         self.figure.tight_layout()
-        alt = (f"Gradient norm against the time gap, log scale, for a vanilla RNN "
-               f"({settings['nonlinearity']}) and an LSTM: spectral radius "
-               f"{settings['spectral_radius']:.2f}, T = {settings['length']}, "
-               f"LSTM forget bias {settings['forget_bias']:.1f}")
+        alt = (
+            f"Gradient norm against the time gap, log scale, for a vanilla RNN "
+            f"({settings['nonlinearity']}) and an LSTM: spectral radius "
+            f"{settings['spectral_radius']:.2f}, T = {settings['length']}, "
+            f"LSTM forget bias {settings['forget_bias']:.1f}"
+        )
         longest = settings["length"] - 1
-        caption = (f"Gradient norm {longest} steps back: vanilla RNN "
-                   f"{self.norms['RNN'][longest]:.1e}, LSTM {self.norms['LSTM'][longest]:.1e}")
+        caption = (
+            f"Gradient norm {longest} steps back: vanilla RNN "
+            f"{self.norms['RNN'][longest]:.1e}, LSTM {self.norms['LSTM'][longest]:.1e}"
+        )
         return alt, caption

@@ -39,15 +39,21 @@ def lstm_gate_activations(lstm, inputs):
         ``c_t = f_t * c_{t-1} + i_t * g_t`` and ``h_t = o_t * tanh(c_t)``.
     """
     if not isinstance(lstm, (nn.LSTM, modules.LSTM)):
-        raise TypeError(f"lstm must be a torch.nn.LSTM or helpers.modules.LSTM, got "
-                        f"{_describe(lstm)}")
-    if getattr(lstm, "num_layers", 1) != 1 or getattr(lstm, "bidirectional", False) \
-            or getattr(lstm, "proj_size", 0):
+        raise TypeError(
+            f"lstm must be a torch.nn.LSTM or helpers.modules.LSTM, got {_describe(lstm)}"
+        )
+    if (
+        getattr(lstm, "num_layers", 1) != 1
+        or getattr(lstm, "bidirectional", False)
+        or getattr(lstm, "proj_size", 0)
+    ):
         raise ValueError("lstm must have one layer, one direction and no projection")
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 \
-            or inputs.shape[1] != lstm.input_size:
-        raise ValueError(f"inputs must be a tensor (T, {lstm.input_size}), got "
-                         f"{_describe(inputs)}")
+    if (
+        not isinstance(inputs, torch.Tensor)
+        or inputs.dim() != 2
+        or inputs.shape[1] != lstm.input_size
+    ):
+        raise ValueError(f"inputs must be a tensor (T, {lstm.input_size}), got {_describe(inputs)}")
     H = lstm.hidden_size
     weight_ih, weight_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
     bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0) if lstm.bias else weight_ih.new_zeros(4 * H)
@@ -56,10 +62,10 @@ def lstm_gate_activations(lstm, inputs):
     with torch.no_grad():
         projected = inputs @ weight_ih.T + bias  # every step's input projection at once
         for x_projected in projected:
-            a_i, a_f, a_g, a_o = (x_projected + h @ weight_hh.T).chunk(4)
-            i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-            c = f * c + i * g
-            h = o * torch.tanh(c)
+            # the book's LSTM step, which also returns the gates i, f, g, o
+            h, c, (i, f, g, o) = modules.lstm_update(
+                x_projected, h, c, weight_hh, None, return_gates=True
+            )
             for name, value in zip(steps, (i, f, g, o, c, h)):
                 steps[name].append(value)
     # to the CPU first: Apple's MPS has no float64
@@ -99,13 +105,16 @@ class LSTMGatesExplorer(Explorer):
         self.lstm, self.read_out = lstm, read_out
         self.controls = {
             "text": widgets.Text(value=text, description="string", continuous_update=False),
-            "unit": widgets.Dropdown(options=[(f"unit {k}", k) for k in range(H)], value=unit,
-                                     description="unit"),
+            "unit": widgets.Dropdown(
+                options=[(f"unit {k}", k) for k in range(H)], value=unit, description="unit"
+            ),
         }
         self.figure = Figure(figsize=(9, 9), layout="constrained")
         grid = self.figure.add_gridspec(5, 1, height_ratios=(1, 1, 1, 1, 1.3))
-        self.axes = {name: self.figure.add_subplot(grid[k])
-                     for k, name in enumerate(("i", "f", "o", "c", "unit"))}
+        self.axes = {
+            name: self.figure.add_subplot(grid[k])
+            for k, name in enumerate(("i", "f", "o", "c", "unit"))
+        }
         self.activations, self.predictions, self._colour_bars = None, [], {}
         self._build([list(self.controls.values())])
 
@@ -118,22 +127,35 @@ class LSTMGatesExplorer(Explorer):
             self.predictions = []
         else:
             with torch.no_grad():
-                logits = self.read_out(torch.as_tensor(gates["h"], dtype=parameter.dtype,
-                                                       device=parameter.device))
+                logits = self.read_out(
+                    torch.as_tensor(gates["h"], dtype=parameter.dtype, device=parameter.device)
+                )
             self.predictions = [self.outputs[k] for k in logits.argmax(-1).tolist()]
         T, H = gates["c"].shape
-        titles = {"i": "input gate $i_t$", "f": "forget gate $f_t$", "o": "output gate $o_t$",
-                  "c": f"cell $c_t$ (colour scale clipped at ±{CELL_COLOUR_LIMIT:g})"}
+        titles = {
+            "i": "input gate $i_t$",
+            "f": "forget gate $f_t$",
+            "o": "output gate $o_t$",
+            "c": f"cell $c_t$ (colour scale clipped at ±{CELL_COLOUR_LIMIT:g})",
+        }
         for name, title in titles.items():
             ax = self.axes[name]
             ax.clear()
-            limits = ((-CELL_COLOUR_LIMIT, CELL_COLOUR_LIMIT, "RdBu_r") if name == "c"
-                      else (0, 1, "viridis"))
-            image = ax.imshow(gates[name].T, aspect="auto", cmap=limits[2], vmin=limits[0],
-                              vmax=limits[1], interpolation="nearest")
+            limits = (
+                (-CELL_COLOUR_LIMIT, CELL_COLOUR_LIMIT, "RdBu_r")
+                if name == "c"
+                else (0, 1, "viridis")
+            )
+            image = ax.imshow(
+                gates[name].T,
+                aspect="auto",
+                cmap=limits[2],
+                vmin=limits[0],
+                vmax=limits[1],
+                interpolation="nearest",
+            )
             if name not in self._colour_bars:  # once: the scales are fixed
-                self._colour_bars[name] = self.figure.colorbar(image, ax=ax, pad=0.01,
-                                                               aspect=8)
+                self._colour_bars[name] = self.figure.colorbar(image, ax=ax, pad=0.01, aspect=8)
             ax.axhline(unit, color="red", linewidth=0.8, linestyle=":")
             ax.set_yticks([0, unit, H - 1] if 0 < unit < H - 1 else [0, H - 1])
             ax.set_xticks(range(T), list(text), fontsize=8)
@@ -148,24 +170,37 @@ class LSTMGatesExplorer(Explorer):
             self._colour_bars["unit"] = self.figure.colorbar(image, ax=ax, pad=0.01, aspect=8)
             self._colour_bars["unit"].ax.set_visible(False)
         steps = np.arange(T)
-        for name, label, style in (("i", "input gate", "-"), ("f", "forget gate", "-"),
-                                   ("o", "output gate", "-"), ("c", "cell", "o-")):
+        for name, label, style in (
+            ("i", "input gate", "-"),
+            ("f", "forget gate", "-"),
+            ("o", "output gate", "-"),
+            ("c", "cell", "o-"),
+        ):
             ax.plot(steps, gates[name][:, unit], style, label=label, markersize=3)
         ax.axhline(0, color="grey", linewidth=0.5)
-        labels = [f"{character}\n{self.predictions[s]}" if self.predictions else character
-                  for s, character in enumerate(text)]
+        labels = [
+            f"{character}\n{self.predictions[s]}" if self.predictions else character
+            for s, character in enumerate(text)
+        ]
         ax.set_xticks(steps, labels, fontsize=8)
         ax.set_xlim(-0.5, T - 0.5)
-        ax.set_title(f"unit {unit}" + (" (ticks: character, then the model's output)"
-                                       if self.predictions else ""), loc="right", fontsize=9)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.08), fontsize=8, ncol=4,
-                  frameon=False)
+        ax.set_title(
+            f"unit {unit}"
+            + (" (ticks: character, then the model's output)" if self.predictions else ""),
+            loc="right",
+            fontsize=9,
+        )
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.08), fontsize=8, ncol=4, frameon=False)
 
-        caption = (f"{T} characters; unit {unit}: cell from {gates['c'][:, unit].min():+.2f} "
-                   f"to {gates['c'][:, unit].max():+.2f}, forget gate "
-                   f"{gates['f'][:, unit].min():.2f} to {gates['f'][:, unit].max():.2f}")
+        caption = (
+            f"{T} characters; unit {unit}: cell from {gates['c'][:, unit].min():+.2f} "
+            f"to {gates['c'][:, unit].max():+.2f}, forget gate "
+            f"{gates['f'][:, unit].min():.2f} to {gates['f'][:, unit].max():.2f}"
+        )
         if self.predictions:
             caption += f"; outputs {' '.join(self.predictions)}"
-        alt = (f"Heat maps of the LSTM's input, forget and output gates and cells over its "
-               f"{H} units for the string {text!r}, and unit {unit}'s gates and cell as curves")
+        alt = (
+            f"Heat maps of the LSTM's input, forget and output gates and cells over its "
+            f"{H} units for the string {text!r}, and unit {unit}'s gates and cell as curves"
+        )
         return alt, caption

@@ -20,19 +20,23 @@ __all__ = ["UnrolledRNNExplorer", "check_symbols"]
 def check_symbols(name, symbols):
     """``symbols`` must be a non-empty str of distinct characters (an alphabet)."""
     if not isinstance(symbols, str) or not symbols or len(set(symbols)) != len(symbols):
-        raise ValueError(f"{name} must be a non-empty str of distinct characters, "
-                         f"got {_describe(symbols)}")
+        raise ValueError(
+            f"{name} must be a non-empty str of distinct characters, got {_describe(symbols)}"
+        )
     return symbols
 
 
 def check_one_hot_model(layer, read_out, symbols, outputs):
     """The layer reads one-hot ``symbols``; ``read_out`` (or None) gives one logit per output."""
     if not isinstance(layer, nn.Module) or not hasattr(layer, "input_size"):
-        raise TypeError(f"the recurrent layer must be a torch module with an input_size, "
-                        f"got {_describe(layer)}")
+        raise TypeError(
+            f"the recurrent layer must be a torch module with an input_size, got {_describe(layer)}"
+        )
     if layer.input_size != len(symbols):
-        raise ValueError(f"the recurrent layer reads {layer.input_size} features per step, "
-                         f"but symbols has {len(symbols)} (one-hot inputs)")
+        raise ValueError(
+            f"the recurrent layer reads {layer.input_size} features per step, "
+            f"but symbols has {len(symbols)} (one-hot inputs)"
+        )
     if read_out is not None and not isinstance(read_out, nn.Module):
         raise TypeError(f"read_out must be a torch module or None, got {_describe(read_out)}")
     if read_out is not None and not (isinstance(outputs, (list, tuple, str)) and outputs):
@@ -68,8 +72,9 @@ class UnrolledRNNExplorer(Explorer):
         self.outputs = list(symbols if outputs is None else outputs)
         check_one_hot_model(rnn, read_out, symbols, self.outputs)
         if targets is not None and not callable(targets):
-            raise TypeError(f"targets must be a function of the text or None, got "
-                            f"{_describe(targets)}")
+            raise TypeError(
+                f"targets must be a function of the text or None, got {_describe(targets)}"
+            )
         self.rnn, self.read_out, self.targets = rnn, read_out, targets
         length = max(len(text), 1) if isinstance(text, str) else 1
         self.controls = {
@@ -93,8 +98,9 @@ class UnrolledRNNExplorer(Explorer):
             states, _ = self.rnn(inputs)
             logits = None if self.read_out is None else self.read_out(states)[0]
         self.states = states[0].cpu().double().numpy()  # MPS has no float64: CPU first
-        self.predictions = ([] if logits is None
-                            else [self.outputs[k] for k in logits.argmax(-1).tolist()])
+        self.predictions = (
+            [] if logits is None else [self.outputs[k] for k in logits.argmax(-1).tolist()]
+        )
         self._text = text
 
     def draw(self):
@@ -114,24 +120,43 @@ class UnrolledRNNExplorer(Explorer):
         heat.clear()
         heat.imshow(shown, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
         heat.add_patch(_column_frame(t - 1, H))
-        outputs = [(self.predictions[s] if targets[s] is not None or not self.targets else "·")
-                   if self.predictions and s < t else "" for s in range(T)]
+        outputs = [
+            (self.predictions[s] if targets[s] is not None or not self.targets else "·")
+            if self.predictions and s < t
+            else ""
+            for s in range(T)
+        ]
         heat.set_xticks(range(T), [f"{text[s]}\n{outputs[s]}" for s in range(T)], fontsize=8)
         for s, label in enumerate(heat.get_xticklabels()):
             if outputs[s] and targets[s] is not None and outputs[s] != targets[s]:
                 label.set_color("red")  # a wrong output
         heat.set_ylabel("hidden unit")
-        ticks = ("input, then output; red: wrong, ·: no answer expected" if self.targets
-                 else "input, then output") if self.predictions else "input"
-        heat.set_title(f"Hidden states $h_1 \\dots h_{{{t}}}$, one column per step "
-                       f"(ticks: {ticks})", fontsize=10)
+        ticks = (
+            (
+                "input, then output; red: wrong, ·: no answer expected"
+                if self.targets
+                else "input, then output"
+            )
+            if self.predictions
+            else "input"
+        )
+        heat.set_title(
+            f"Hidden states $h_1 \\dots h_{{{t}}}$, one column per step (ticks: {ticks})",
+            fontsize=10,
+        )
 
         current.clear()
         units = np.arange(H)
         current.bar(units, self.states[t - 1], color="tab:red", label=f"$h_{{{t}}}$")
         if t > 1:
-            current.scatter(units, self.states[t - 2], marker="_", s=200, color="black",
-                            label=f"$h_{{{t - 1}}}$")
+            current.scatter(
+                units,
+                self.states[t - 2],
+                marker="_",
+                s=200,
+                color="black",
+                label=f"$h_{{{t - 1}}}$",
+            )
         current.set_ylim(-1.05, 1.05)
         current.set_xlim(-0.5, H - 0.5)
         current.set_xlabel("hidden unit")
@@ -145,8 +170,10 @@ class UnrolledRNNExplorer(Explorer):
                 verdict = "right" if targets[t - 1] == self.predictions[t - 1] else "wrong"
                 caption += f" (the answer is {targets[t - 1]!r}: {verdict})"
         caption += f"; |h_{t}| = {np.linalg.norm(self.states[t - 1]):.2f}"
-        alt = (f"Heat map of the hidden states of the RNN for the sequence {text!r} up to "
-               f"step {t}, and a bar chart of the state at step {t}")
+        alt = (
+            f"Heat map of the hidden states of the RNN for the sequence {text!r} up to "
+            f"step {t}, and a bar chart of the state at step {t}"
+        )
         return alt, caption
 
 
