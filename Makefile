@@ -1,6 +1,8 @@
 # Two commands, from a fresh clone:
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
+#   make test-fast   the tests not marked slow (no book build, kernels or installs): minutes
+#   make lint   ruff: lint and format check of the Python code
 #   make bench  measure: recurrent layers vs torch.nn, every chapter, the book build (benchmarks/)
 #   make experiments    rerun the long experiments whose results the chapters load
 #                       (ONLY="name ..." for some; benchmarks/run_experiments.py --list)
@@ -15,13 +17,23 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test bench experiments compare-units assignments grade install web-assets wheelhouse sync clean
+.PHONY: book test test-fast lint bench experiments compare-units assignments grade install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
 
 test: install web-assets wheelhouse
 	$(PY) -m pytest
+
+# The quick loop while coding: every test not marked slow (see pyproject.toml's markers).
+test-fast: install
+	$(PY) -m pytest -m "not slow" -q
+
+# Lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and format check, configured in
+# pyproject.toml; `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most of it.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Measurements, not tests (about 25 minutes): the from-scratch layers against torch.nn,
 # the numpy reference against autograd, every chapter, the fresh book build, against
@@ -40,14 +52,14 @@ compare-units: install
 
 # Student versions of every chapter (solutions removed, outputs cleared), for instructors.
 assignments: install
-	$(PY) -m helpers.assignments chapters/*.md --out _build/assignments
+	$(PY) -m helpers.course.assignments chapters/*.md --out _build/assignments
 
 # Grade a folder of submitted notebooks of one chapter: grades/grades.csv and
 # grades/feedback/*.md (OUT=... to write elsewhere). See the page "For instructors".
 grade: install
 	@test -n "$(CHAPTER)" -a -n "$(SUBMISSIONS)" || \
 	  { echo "usage: make grade CHAPTER=chapters/bptt.md SUBMISSIONS=folder/ [OUT=grades]"; exit 2; }
-	$(PY) -m helpers.grading $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs 2
+	$(PY) -m helpers.course.grading $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs 2
 
 install: $(STAMP)
 

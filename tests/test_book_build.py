@@ -7,6 +7,8 @@ from bs4 import BeautifulSoup
 
 from conftest import REPO, build_book, copy_working_tree, toc_files
 
+pytestmark = pytest.mark.slow  # builds the whole book (about 8 minutes)
+
 
 def test_book_builds_fresh_without_warnings(built_book):
     assert built_book.returncode == 0, built_book.log[-5000:]
@@ -21,7 +23,7 @@ def test_every_page_is_built(built_book, page):
 
 
 def test_index_opens_the_preface(built_book):
-    assert 'url=preface.html' in (built_book.html / "index.html").read_text()
+    assert "url=preface.html" in (built_book.html / "index.html").read_text()
 
 
 def test_chapters_were_executed_during_the_build(built_book):
@@ -86,10 +88,13 @@ def reduced_book(destination):
                 (book / f"{page}{suffix}").unlink(missing_ok=True)
     # The preface links to pages this book drops; those links become plain text.
     preface = book / "preface.md"
-    preface.write_text(re.sub(r"\{doc\}`([^`<]*?)\s*(?:<([^>]+)>)?`", _unless_kept, preface.read_text()))
+    preface.write_text(
+        re.sub(r"\{doc\}`([^`<]*?)\s*(?:<([^>]+)>)?`", _unless_kept, preface.read_text())
+    )
     (book / "_toc.yml").write_text(
         "format: jb-book\nroot: preface\nparts:\n  - caption: Reduced\n    chapters:\n"
-        "      - file: chapters/notation\n      - file: bibliography\n")
+        "      - file: chapters/notation\n      - file: bibliography\n"
+    )
     return book
 
 

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import ARTIFACTS, REPO, book_config, notebook_pages, toc_files
 
+pytestmark = pytest.mark.slow  # builds the book and drives a headless browser
+
 PAGES = [*toc_files(), "index", "genindex", "search"]
 CHAPTERS = [page for page in toc_files() if page.startswith("chapters/")]
 PAGES_WITH_MATH = ["preface", *CHAPTERS]
@@ -26,8 +28,10 @@ PAGES_WITH_MATH = ["preface", *CHAPTERS]
 PAGES_WITH_WIDGETS = {
     "chapters/notation": (["D (input)", "H (hidden)"], False),
     "chapters/unrolled_rnn": (["sequence", "step t"], True),
-    "chapters/vanishing_gradients": (["spectral radius", "RNN nonlinearity", "length T",
-                                      "LSTM forget bias"], True),
+    "chapters/vanishing_gradients": (
+        ["spectral radius", "RNN nonlinearity", "length T", "LSTM forget bias"],
+        True,
+    ),
     "chapters/lstm": (["string", "unit"], True),
     "chapters/attention": (["source"], True),
 }
@@ -61,7 +65,9 @@ def site_url(built_book):
 def browser():
     chromium = find_chromium()
     if chromium is None:
-        message = "Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it"
+        message = (
+            "Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it"
+        )
         if os.environ.get("CI"):
             pytest.fail(message + ", so in CI this is an error")
         pytest.skip(message)
@@ -124,7 +130,9 @@ def visit(site_url, browser):
     def loaded_page(name):
         if name not in loaded:
             page, problems = open_offline(browser, site_url, name)
-            page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
+            page.screenshot(
+                path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True
+            )
             loaded[name] = (page, problems)
         return loaded[name]
 
@@ -185,7 +193,9 @@ def test_images_load_and_have_alt_text(visit, name):
 @pytest.mark.parametrize("name", notebook_pages())
 def test_launch_buttons_open_the_paired_notebook(visit, name):
     page, _ = visit(name)
-    colab = page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
+    colab = page.eval_on_selector_all(
+        'a[href*="colab.research.google.com"]', "els => els.map(e => e.href)"
+    )
     binder = page.eval_on_selector_all('a[href*="mybinder.org"]', "els => els.map(e => e.href)")
     repository = book_config()["repository"]
     owner_repo = urlparse(repository["url"]).path.strip("/")
@@ -208,8 +218,11 @@ def test_widgets_render_from_saved_state(visit, name):
     assert set(expected_labels) <= set(labels), labels
     if with_figure:
         # The figure is an <img> inside an HTML widget, restored from the saved state.
-        page.wait_for_function("() => [...document.querySelectorAll('.widget-html img')]"
-                               ".some(image => image.naturalWidth > 0)", timeout=10000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.widget-html img')]"
+            ".some(image => image.naturalWidth > 0)",
+            timeout=10000,
+        )
         # and the saved state is the explorer's default view, not a problem it reported
         # (a chapter tries other settings on a second explorer, not on the one shown).
         assert page.locator(".widget-html span[style*='color']").count() == 0
