@@ -38,7 +38,9 @@ def execute(path):
     notebook = jupytext.read(path)
     start = time.perf_counter()
     nbclient.NotebookClient(
-        notebook, timeout=600, kernel_name="python3",
+        notebook,
+        timeout=600,
+        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     return time.perf_counter() - start
@@ -50,29 +52,45 @@ def measure(paths):
     for path in paths:
         seconds = execute(path)
         name = str(path.relative_to(REPO))
-        rows.append({"chapter": name, "seconds": round(seconds, 1), "budget_s": BUDGET_S,
-                     "within_budget": seconds <= BUDGET_S})
+        rows.append(
+            {
+                "chapter": name,
+                "seconds": round(seconds, 1),
+                "budget_s": BUDGET_S,
+                "within_budget": seconds <= BUDGET_S,
+            }
+        )
         print(f"{name:40s} {seconds:6.1f} s", flush=True)
     return rows
 
 
 def markdown_table(rows):
     lines = ["| chapter | seconds | within budget |", "| --- | ---: | --- |"]
-    lines += [f"| {r['chapter']} | {r['seconds']} | {'yes' if r['within_budget'] else 'NO'} |"
-              for r in rows]
+    lines += [
+        f"| {r['chapter']} | {r['seconds']} | {'yes' if r['within_budget'] else 'NO'} |"
+        for r in rows
+    ]
     lines.append(f"| total | {sum(r['seconds'] for r in rows):.1f} | |")
     return lines
 
 
 def main(arguments=()):
     rows = measure(chapter_paths(list(arguments)))
-    machine = {"cpus": os.cpu_count(), "platform": platform.platform(),
-               "python": platform.python_version()}
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "chapter_times.json").write_text(json.dumps({"machine": machine, "chapters": rows},
-                                                           indent=2) + "\n")
-    lines = [f"Chapter execution times on {machine['cpus']} CPUs ({machine['platform']}); "
-             f"budget {BUDGET_S} s each.", "", *markdown_table(rows)]
+    (RESULTS / "chapter_times.json").write_text(
+        json.dumps({"machine": machine, "chapters": rows}, indent=2) + "\n"
+    )
+    lines = [
+        f"Chapter execution times on {machine['cpus']} CPUs ({machine['platform']}); "
+        f"budget {BUDGET_S} s each.",
+        "",
+        *markdown_table(rows),
+    ]
     (RESULTS / "chapter_times.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return rows

@@ -48,8 +48,9 @@ QUICK_SIZES = ((8, 20, 8, 16),)
 
 def median_seconds(function, min_run_time):
     """The median time of ``function()``, from blocks of runs lasting ``min_run_time`` in all."""
-    timer = benchmark.Timer(stmt="function()", globals={"function": function},
-                            num_threads=torch.get_num_threads())
+    timer = benchmark.Timer(
+        stmt="function()", globals={"function": function}, num_threads=torch.get_num_threads()
+    )
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
@@ -65,15 +66,18 @@ def forward_only(layer, x):
     def run():
         with torch.no_grad():
             layer(x)
+
     return run
 
 
 def training_step(layer, x):
     """Forward, a scalar loss of every output, backward (the gradients are dropped each time)."""
+
     def run():
         layer.zero_grad(set_to_none=True)
         output, _ = layer(x)
         output.square().mean().backward()
+
     return run
 
 
@@ -86,16 +90,26 @@ def compare_modules(sizes, device, min_run_time):
             x = torch.randn(N, T, D, device=device)
             with torch.no_grad():
                 gap = (layers["scratch"](x)[0] - layers["torch.nn"](x)[0]).abs().max().item()
-            row = {"unit": unit, "N": N, "T": T, "D": D, "H": H, "device": str(device),
-                   "max_output_difference": gap}
+            row = {
+                "unit": unit,
+                "N": N,
+                "T": T,
+                "D": D,
+                "H": H,
+                "device": str(device),
+                "max_output_difference": gap,
+            }
             for mode, make in (("forward", forward_only), ("training_step", training_step)):
                 for name, layer in layers.items():
                     row[f"{mode}_{name}_s"] = median_seconds(make(layer, x), min_run_time)
                 row[f"{mode}_ratio"] = row[f"{mode}_scratch_s"] / row[f"{mode}_torch.nn_s"]
             rows.append(row)
-            print(f"{unit:4s} N={N:3d} T={T:3d} D={D:3d} H={H:3d} {device}: forward "
-                  f"{row['forward_ratio']:.2f}x, training step {row['training_step_ratio']:.2f}x "
-                  f"torch.nn", flush=True)
+            print(
+                f"{unit:4s} N={N:3d} T={T:3d} D={D:3d} H={H:3d} {device}: forward "
+                f"{row['forward_ratio']:.2f}x, training step {row['training_step_ratio']:.2f}x "
+                f"torch.nn",
+                flush=True,
+            )
     return rows
 
 
@@ -116,19 +130,24 @@ def compare_numpy(size, min_run_time):
         x = torch.randn(N, T, D, dtype=torch.float64)
         weights = {name: p.detach().numpy() for name, p in layer.named_parameters()}
         forward, backward, biases = NUMPY_PASSES[unit]
-        arguments = [x.numpy(), np.zeros((N, H)), weights["weight_ih_l0"].T,
-                     weights["weight_hh_l0"].T]
+        arguments = [
+            x.numpy(),
+            np.zeros((N, H)),
+            weights["weight_ih_l0"].T,
+            weights["weight_hh_l0"].T,
+        ]
         if biases == 1:
             arguments.append(weights["bias_ih_l0"] + weights["bias_hh_l0"])
         else:
             arguments += [weights["bias_ih_l0"], weights["bias_hh_l0"]]
         dh = np.full((N, T, H), 1.0 / (N * T * H))  # the gradient of output.mean()
 
-        def numpy_pass():
+        # this iteration's unit and inputs, bound now (both run only within the iteration)
+        def numpy_pass(forward=forward, backward=backward, arguments=arguments, dh=dh):
             _, cache = forward(*arguments)
             return backward(dh, cache)
 
-        def autograd_pass():
+        def autograd_pass(layer=layer, x=x):
             layer.zero_grad(set_to_none=True)
             layer(x)[0].mean().backward()
 
@@ -136,56 +155,87 @@ def compare_numpy(size, min_run_time):
         gap = np.abs(numpy_pass()[2] - layer.weight_ih_l0.grad.numpy().T).max()
         numpy_s = median_seconds(numpy_pass, min_run_time)
         autograd_s = median_seconds(autograd_pass, min_run_time)
-        rows.append({"unit": unit, "N": N, "T": T, "D": D, "H": H, "numpy_s": numpy_s,
-                     "autograd_s": autograd_s, "ratio": numpy_s / autograd_s,
-                     "max_weight_gradient_difference": float(gap)})
-        print(f"{unit:4s} float64 forward + backward: numpy {numpy_s * 1e3:.1f} ms, "
-              f"torch.nn autograd {autograd_s * 1e3:.1f} ms", flush=True)
+        rows.append(
+            {
+                "unit": unit,
+                "N": N,
+                "T": T,
+                "D": D,
+                "H": H,
+                "numpy_s": numpy_s,
+                "autograd_s": autograd_s,
+                "ratio": numpy_s / autograd_s,
+                "max_weight_gradient_difference": float(gap),
+            }
+        )
+        print(
+            f"{unit:4s} float64 forward + backward: numpy {numpy_s * 1e3:.1f} ms, "
+            f"torch.nn autograd {autograd_s * 1e3:.1f} ms",
+            flush=True,
+        )
     return rows
 
 
 def markdown(result):
     machine = result["machine"]
-    lines = [f"From-scratch recurrent layers against torch.nn ({machine['torch']}, "
-             f"{machine['threads']} threads, {machine['cpus']} CPUs, {machine['platform']}"
-             f"{', ' + machine['gpu'] if machine.get('gpu') else ''}). Median times from "
-             "torch.utils.benchmark; ratio = scratch / torch.nn (1.0 = as fast).", "",
-             "| unit | device | N | T | D | H | forward torch.nn (ms) | forward scratch (ms) "
-             "| forward ratio | training step torch.nn (ms) | training step scratch (ms) "
-             "| training step ratio |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"From-scratch recurrent layers against torch.nn ({machine['torch']}, "
+        f"{machine['threads']} threads, {machine['cpus']} CPUs, {machine['platform']}"
+        f"{', ' + machine['gpu'] if machine.get('gpu') else ''}). Median times from "
+        "torch.utils.benchmark; ratio = scratch / torch.nn (1.0 = as fast).",
+        "",
+        "| unit | device | N | T | D | H | forward torch.nn (ms) | forward scratch (ms) "
+        "| forward ratio | training step torch.nn (ms) | training step scratch (ms) "
+        "| training step ratio |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in result["modules"]:
         lines.append(
             f"| {r['unit']} | {r['device']} | {r['N']} | {r['T']} | {r['D']} | {r['H']} "
             f"| {r['forward_torch.nn_s'] * 1e3:.2f} | {r['forward_scratch_s'] * 1e3:.2f} "
             f"| {r['forward_ratio']:.2f} | {r['training_step_torch.nn_s'] * 1e3:.2f} "
-            f"| {r['training_step_scratch_s'] * 1e3:.2f} | {r['training_step_ratio']:.2f} |")
-    lines += ["", "The numpy reference (forward and hand-written BPTT) against torch.nn with "
-              "autograd, float64, CPU; ratio = numpy / autograd.", "",
-              "| unit | N | T | D | H | numpy (ms) | autograd (ms) | ratio |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            f"| {r['training_step_scratch_s'] * 1e3:.2f} | {r['training_step_ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        "The numpy reference (forward and hand-written BPTT) against torch.nn with "
+        "autograd, float64, CPU; ratio = numpy / autograd.",
+        "",
+        "| unit | N | T | D | H | numpy (ms) | autograd (ms) | ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in result["numpy"]:
-        lines.append(f"| {r['unit']} | {r['N']} | {r['T']} | {r['D']} | {r['H']} "
-                     f"| {r['numpy_s'] * 1e3:.1f} | {r['autograd_s'] * 1e3:.1f} "
-                     f"| {r['ratio']:.2f} |")
+        lines.append(
+            f"| {r['unit']} | {r['N']} | {r['T']} | {r['D']} | {r['H']} "
+            f"| {r['numpy_s'] * 1e3:.1f} | {r['autograd_s'] * 1e3:.1f} "
+            f"| {r['ratio']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one small size, short timings")
-    parser.add_argument("--device", choices=("cpu", "cuda"),
-                        help="default: cuda when available, else cpu")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     args = parser.parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     sizes, min_run_time = (QUICK_SIZES, 0.05) if args.quick else (SIZES, 1.0)
-    machine = {"cpus": os.cpu_count(), "threads": torch.get_num_threads(),
-               "platform": platform.platform(), "python": platform.python_version(),
-               "torch": torch.__version__,
-               "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
-    result = {"machine": machine, "modules": compare_modules(sizes, device, min_run_time),
-              "numpy": compare_numpy(sizes[0], min_run_time)}
+    machine = {
+        "cpus": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+    }
+    result = {
+        "machine": machine,
+        "modules": compare_modules(sizes, device, min_run_time),
+        "numpy": compare_numpy(sizes[0], min_run_time),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "rnn_speed_quick" if args.quick else "rnn_speed"
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -41,8 +41,9 @@ def describe(name):
     else:
         stored = "not run yet"
     pattern = re.compile(rf"load_artefact\(\s*[\"']{name}[\"']")
-    chapters = sorted(page.stem for page in (REPO / "chapters").glob("*.md")
-                      if pattern.search(page.read_text()))
+    chapters = sorted(
+        page.stem for page in (REPO / "chapters").glob("*.md") if pattern.search(page.read_text())
+    )
     return f"{name:24s} {stored}; loaded by {', '.join(chapters) or 'no chapter'}"
 
 
@@ -57,16 +58,17 @@ def main(argv=None):
         return 0
     unknown = [name for name in args.names if name not in names]
     if unknown:
-        print(f"unknown experiment(s) {', '.join(unknown)}; there are: {', '.join(names)}",
-              file=sys.stderr)
+        print(
+            f"unknown experiment(s) {', '.join(unknown)}; there are: {', '.join(names)}",
+            file=sys.stderr,
+        )
         return 2
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     failed = []
     for name in args.names or names:
         start = time.perf_counter()
         print(f"== {name}", flush=True)
-        result = subprocess.run([sys.executable, str(EXPERIMENTS / f"{name}.py")],
-                                env=environment)
+        result = subprocess.run([sys.executable, str(EXPERIMENTS / f"{name}.py")], env=environment)
         verdict = "done" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
         print(f"== {name}: {verdict} in {time.perf_counter() - start:.0f} s", flush=True)
         if result.returncode:

@@ -14,8 +14,8 @@ from helpers.adding_runs import (
     choose_on_validation,
     count_below,
     draw_baselines,
-    fit_adding,
     first_epoch_below,
+    fit_adding,
     mean_baselines,
     state_gradient_norms,
 )
@@ -59,10 +59,14 @@ def test_fit_adding_keeps_the_best_validation_epoch_and_scores_it_on_test():
     splits = adding_splits(4, seed=0)
     for name in ("validation", "test"):
         assert result["baselines"][name]["constant"] == pytest.approx(
-            F.mse_loss(torch.ones_like(splits[name][1]), splits[name][1]).item(), rel=1e-5)
-    scores = {name: evaluate(result["model"], make_loader(*splits[name], batch_size=1000,
-                                                          shuffle=False), F.mse_loss)["loss"]
-              for name in ("validation", "test")}
+            F.mse_loss(torch.ones_like(splits[name][1]), splits[name][1]).item(), rel=1e-5
+        )
+    scores = {
+        name: evaluate(
+            result["model"], make_loader(*splits[name], batch_size=1000, shuffle=False), F.mse_loss
+        )["loss"]
+        for name in ("validation", "test")
+    }
     assert scores["validation"] == pytest.approx(result["best_val_mse"], rel=1e-6)
     assert scores["test"] == pytest.approx(result["test_mse"], rel=1e-6)
 
@@ -75,24 +79,51 @@ def test_the_same_run_twice_gives_the_same_curve():
 
 
 def test_a_diverging_run_is_reported_not_raised():
-    result = adding_run(init="radius", radius=1.5, length=10, seed=0, epochs=2, lr=0.1,
-                        optimizer="sgd", clip_norm=None, keep_steps=True)
+    result = adding_run(
+        init="radius",
+        radius=1.5,
+        length=10,
+        seed=0,
+        epochs=2,
+        lr=0.1,
+        optimizer="sgd",
+        clip_norm=None,
+        keep_steps=True,
+    )
     assert result["diverged"] and result["test_mse"] is None and result["best_epoch"] is None
     assert result["steps"] < 200 and len(result["step_loss"]) == result["steps"]
     assert math.isfinite(result["max_grad_norm"][0]) and result["max_grad_norm"][0] > 1e6
-    clipped = adding_run(init="radius", radius=1.5, length=10, seed=0, epochs=1, lr=0.1,
-                         optimizer="sgd", clip_norm=1.0, batch_size=500)
+    clipped = adding_run(
+        init="radius",
+        radius=1.5,
+        length=10,
+        seed=0,
+        epochs=1,
+        lr=0.1,
+        optimizer="sgd",
+        clip_norm=1.0,
+        batch_size=500,
+    )
     assert not clipped["diverged"] and 0 < clipped["clipped_share"] <= 1
 
 
 def _run(lr, seed, best, diverged=False):
-    return {"lr": lr, "seed": seed, "best_val_mse": None if diverged else best,
-            "diverged": diverged, "baselines": {"validation": {"constant": 0.17}}}
+    return {
+        "lr": lr,
+        "seed": seed,
+        "best_val_mse": None if diverged else best,
+        "diverged": diverged,
+        "baselines": {"validation": {"constant": 0.17}},
+    }
 
 
 def test_choose_on_validation_takes_the_lowest_mean_and_counts_divergence_as_learning_nothing():
-    runs = [_run(1e-3, 0, 0.10), _run(1e-3, 1, 0.12), _run(1e-2, 0, 0.01),
-            _run(1e-2, 1, None, diverged=True)]
+    runs = [
+        _run(1e-3, 0, 0.10),
+        _run(1e-3, 1, 0.12),
+        _run(1e-2, 0, 0.01),
+        _run(1e-2, 1, None, diverged=True),
+    ]
     best, means = choose_on_validation(runs)
     assert means == {1e-3: pytest.approx(0.11), 1e-2: pytest.approx(0.09)}
     assert best == 1e-2
@@ -100,9 +131,14 @@ def test_choose_on_validation_takes_the_lowest_mean_and_counts_divergence_as_lea
         choose_on_validation([])
 
 
-@pytest.mark.parametrize("kwargs", [dict(unit="RNN"), dict(unit="RNN", init="identity",
-                                                           nonlinearity="relu"),
-                                    dict(unit="LSTM", forget_bias=1.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(unit="RNN"),
+        dict(unit="RNN", init="identity", nonlinearity="relu"),
+        dict(unit="LSTM", forget_bias=1.0),
+    ],
+)
 def test_state_gradient_norms_end_with_the_read_out_and_match_autograd(kwargs):
     model = adding_model(seed=0, **kwargs)
     x, _ = adding_problem(7, 12, seed=0)
@@ -134,9 +170,15 @@ def test_bad_arguments_are_named():
 
 def test_first_epoch_below_and_count_below_read_the_baselines_of_each_run():
     def run(val, test, diverged=False):
-        return {"val_mse": val, "test_mse": test, "diverged": diverged,
-                "baselines": {"validation": {"last_marked_only": 0.08, "constant": 0.17},
-                              "test": {"last_marked_only": 0.09, "constant": 0.16}}}
+        return {
+            "val_mse": val,
+            "test_mse": test,
+            "diverged": diverged,
+            "baselines": {
+                "validation": {"last_marked_only": 0.08, "constant": 0.17},
+                "test": {"last_marked_only": 0.09, "constant": 0.16},
+            },
+        }
 
     assert first_epoch_below(run([0.17, 0.1, 0.05, 0.01], 0.01)) == 3
     assert first_epoch_below(run([0.17, 0.1, 0.05, 0.01], 0.01), "constant") == 2
@@ -153,16 +195,20 @@ def test_mean_baselines_average_over_runs_and_draw_baselines_labels_each_line():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [{"baselines": {"validation": {"constant": 0.16, "last_marked_only": 0.08}}},
-            {"baselines": {"validation": {"constant": 0.18, "last_marked_only": 0.09}}}]
+    runs = [
+        {"baselines": {"validation": {"constant": 0.16, "last_marked_only": 0.08}}},
+        {"baselines": {"validation": {"constant": 0.18, "last_marked_only": 0.09}}},
+    ]
     means = mean_baselines(runs)
     assert means == {"constant": pytest.approx(0.17), "last_marked_only": pytest.approx(0.085)}
     _, ax = plt.subplots()
     draw_baselines(ax, means, suffix=" (T = 50)")
     labels = [line.get_label() for line in ax.lines]
     assert labels == ["baseline: constant (T = 50)", "baseline: last marked only (T = 50)"]
-    assert [line.get_ydata()[0] for line in ax.lines] == [means["constant"],
-                                                           means["last_marked_only"]]
+    assert [line.get_ydata()[0] for line in ax.lines] == [
+        means["constant"],
+        means["last_marked_only"],
+    ]
     plt.close("all")
     with pytest.raises(ValueError, match="runs is empty"):
         mean_baselines([])

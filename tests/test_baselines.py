@@ -10,8 +10,10 @@ from helpers.baselines import char_ngram_classifier, choose_c
 def words(rng, count, ending):
     """Random words of 3 to 7 letters that end in ``ending``."""
     letters = "bcdfghklmnprstv"
-    return ["".join(rng.choice(letters) for _ in range(rng.randint(2, 6))) + ending
-            for _ in range(count)]
+    return [
+        "".join(rng.choice(letters) for _ in range(rng.randint(2, 6))) + ending
+        for _ in range(count)
+    ]
 
 
 def test_learns_a_class_given_by_the_ending_which_letter_counts_cannot_see():
@@ -37,8 +39,9 @@ def test_choose_c_keeps_the_best_validation_accuracy_and_the_smaller_c_on_ties()
     train = words(rng, 100, "a") + words(rng, 100, "o")
     labels = ["a"] * 100 + ["o"] * 100
     validation = words(rng, 30, "a") + words(rng, 30, "o")
-    model, scores = choose_c(train, labels, validation, ["a"] * 30 + ["o"] * 30,
-                             grid=(10.0, 1.0, 0.1))
+    model, scores = choose_c(
+        train, labels, validation, ["a"] * 30 + ["o"] * 30, grid=(10.0, 1.0, 0.1)
+    )
     assert list(scores) == [0.1, 1.0, 10.0]
     best = max(scores.values())
     assert model.steps[1][1].C == min(c for c, s in scores.items() if s == best)

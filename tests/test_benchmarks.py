@@ -16,8 +16,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-import run_all  # noqa: E402
 import rnn_speed  # noqa: E402
+import run_all  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,8 @@ def test_a_quick_run_times_every_unit_both_ways(quick):
     for row in result["modules"]:
         for mode in ("forward", "training_step"):
             assert row[f"{mode}_ratio"] == pytest.approx(
-                row[f"{mode}_scratch_s"] / row[f"{mode}_torch.nn_s"])
+                row[f"{mode}_scratch_s"] / row[f"{mode}_torch.nn_s"]
+            )
             assert row[f"{mode}_scratch_s"] > 0 and row[f"{mode}_torch.nn_s"] > 0
         # the two layers timed compute the same function
         assert row["max_output_difference"] < 1e-5
@@ -55,10 +56,23 @@ def test_the_report_is_written_from_the_measurements(quick):
 
 
 def test_the_targets_compare_each_measurement_with_its_budget():
-    speed = {"modules": [{"unit": "LSTM", "N": 64, "T": 100, "D": 64, "H": 256,
-                          "device": "cpu", "training_step_ratio": 1.7}]}
-    chapters = [{"chapter": "chapters/a.md", "seconds": 12.0, "within_budget": True},
-                {"chapter": "chapters/b.md", "seconds": 95.5, "within_budget": False}]
+    speed = {
+        "modules": [
+            {
+                "unit": "LSTM",
+                "N": 64,
+                "T": 100,
+                "D": 64,
+                "H": 256,
+                "device": "cpu",
+                "training_step_ratio": 1.7,
+            }
+        ]
+    }
+    chapters = [
+        {"chapter": "chapters/a.md", "seconds": 12.0, "within_budget": True},
+        {"chapter": "chapters/b.md", "seconds": 95.5, "within_budget": False},
+    ]
     rows = run_all.targets(speed, chapters, {"seconds": 700.0, "built": True})
     assert [(budget, measured, met) for _, budget, measured, met in rows] == [
         ("<= 1.5", "1.70", False),

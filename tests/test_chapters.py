@@ -7,8 +7,9 @@ import nbformat
 import pytest
 
 import helpers.exercises
-from conftest import REPO, book_config, notebook_pages, toc_files
 from helpers.exercise_catalog import KINDS, chapter_exercises
+
+from conftest import REPO, book_config, notebook_pages, toc_files
 
 CHAPTERS = notebook_pages()
 
@@ -84,7 +85,9 @@ def test_install_cell_is_valid_ipython_that_calls_pip(chapter):
     python = TransformerManager().transform_cell(first.source)
     compile(python, f"{chapter} install cell", "exec")
     # the indented %pip inside `except ImportError:` must become a magic call
-    assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), python
+    assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), (
+        python
+    )
 
 
 def exercise_labels(chapter):
@@ -106,7 +109,8 @@ def test_chapter_has_a_derivation_an_implementation_with_a_check_and_an_experime
         if exercise.kind == "Implementation":
             name = exercise.check.split("(")[0].removeprefix("helpers.exercises.")
             assert callable(getattr(helpers.exercises, name, None)), (
-                f"{chapter}: {exercise.label} calls {name}, which helpers.exercises lacks")
+                f"{chapter}: {exercise.label} calls {name}, which helpers.exercises lacks"
+            )
 
 
 @pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
@@ -117,13 +121,15 @@ def test_every_exercise_has_a_hidden_solution(chapter):
         start = text.index(f"{{exercise}} {exercise.kind}\n:label: {exercise.label}\n")
         start = text.index("\n", start)
         following = re.search(r"^```\{exercise\}", text[start:], re.M)
-        section = text[start:start + following.start()] if following else text[start:]
+        section = text[start : start + following.start()] if following else text[start:]
         if exercise.kind == "Implementation":
             assert "### BEGIN SOLUTION" in section, f"{chapter}: {exercise.label} has no solution"
         else:
-            assert re.search(r"^```\{solution-start\} " + re.escape(exercise.label)
-                             + r"\n:class: dropdown$", section, re.M), (
-                f"{chapter}: {exercise.label} has no solution dropdown")
+            assert re.search(
+                r"^```\{solution-start\} " + re.escape(exercise.label) + r"\n:class: dropdown$",
+                section,
+                re.M,
+            ), f"{chapter}: {exercise.label} has no solution dropdown"
 
 
 def test_every_check_a_chapter_calls_is_tested_with_wrong_answers():
@@ -154,10 +160,7 @@ def test_solution_regions_are_well_formed_and_collapsed(chapter):
 def test_every_exercise_label_is_unique_across_the_book(chapter):
     labels = exercise_labels(chapter)
     others = [
-        label
-        for other in EXERCISE_CHAPTERS
-        if other != chapter
-        for label in exercise_labels(other)
+        label for other in EXERCISE_CHAPTERS if other != chapter for label in exercise_labels(other)
     ]
     assert len(set(labels)) == len(labels), f"{chapter} repeats an exercise label"
     assert not set(labels) & set(others), f"{chapter} shares exercise labels with another chapter"

@@ -55,7 +55,12 @@ def test_repository_url_is_named_in_one_place():
     url = book_config()["repository"]["url"]
     assert url.startswith("https://github.com/")
     # Everything else that names a GitHub repository must name this one.
-    checked = [REPO / "README.md", REPO / "preface.md", REPO / "instructors.md", *sorted((REPO / "chapters").glob("*.md"))]
+    checked = [
+        REPO / "README.md",
+        REPO / "preface.md",
+        REPO / "instructors.md",
+        *sorted((REPO / "chapters").glob("*.md")),
+    ]
     for path in checked:
         for found in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", path.read_text()):
             assert found == url, f"{path.name} names {found}, _config.yml names {url}"
@@ -75,6 +80,8 @@ def test_binder_runs_the_versions_the_book_is_built_with():
     binder = pinned_versions(REPO / "binder" / "requirements.txt")
     assert {"torch", "numpy", "matplotlib", "ipywidgets", "tqdm"} <= set(binder)
     for package, version in binder.items():
-        assert book.get(package) == version, f"binder pins {package}=={version}, the book {book.get(package)}"
+        assert book.get(package) == version, (
+            f"binder pins {package}=={version}, the book {book.get(package)}"
+        )
     assert "torch==2.13.0+cpu" in (REPO / "binder" / "requirements.txt").read_text()
     assert "pip install --no-deps" in (REPO / "binder" / "postBuild").read_text()

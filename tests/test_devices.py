@@ -44,13 +44,13 @@ CHAPTERS = sorted(ROOT.glob("chapters/*.md")) + [ROOT / "instructors.md"]
 FIX = "do the float64 work on helpers.float64_device(device) (the CPU on MPS)"
 FIXES = {
     "to-device-and-float64": "`.to(device, torch.float64)` moves to device and float64 at once: "
-                             "use `.to(helpers.float64_device(device), torch.float64)`",
+    "use `.to(helpers.float64_device(device), torch.float64)`",
     "factory-on-device-in-float64": "a float64 tensor or module created on device: pass "
-                                    "`device=helpers.float64_device(device)`",
+    "`device=helpers.float64_device(device)`",
     "float64-of-device-value": "`.double()` of a value on device: call `.cpu()` first "
-                               "(`.cpu().double()`), or " + FIX,
+    "(`.cpu().double()`), or " + FIX,
     "float64-moved-to-device": "a float64 value moved to device: move it to "
-                               "`helpers.float64_device(device)` instead, or make it float32",
+    "`helpers.float64_device(device)` instead, or make it float32",
 }
 
 
@@ -104,6 +104,7 @@ def code_cells(text):
 
 # --- what is a device, what is float64 ---------------------------------------------------------
 
+
 def _call_name(node):
     """The last name of a call's function: ``helpers.float64_device(d)`` -> ``float64_device``."""
     if isinstance(node, ast.Call):
@@ -116,8 +117,12 @@ def _call_name(node):
 
 
 def _is_torch_attr(node, names):
-    return (isinstance(node, ast.Attribute) and node.attr in names
-            and isinstance(node.value, ast.Name) and node.value.id == "torch")
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in names
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "torch"
+    )
 
 
 class _Scope:
@@ -132,8 +137,11 @@ class _Scope:
         if isinstance(node, ast.Constant):
             return node.value == "mps"
         if isinstance(node, ast.IfExp):
-            if any(_call_name(n) == "supports_float64" for n in ast.walk(node.test)
-                   if isinstance(n, ast.Call)):
+            if any(
+                _call_name(n) == "supports_float64"
+                for n in ast.walk(node.test)
+                if isinstance(n, ast.Call)
+            ):
                 return False
             return self.is_device(node.body) or self.is_device(node.orelse)
         if isinstance(node, ast.Call):
@@ -172,8 +180,19 @@ class _Scope:
 # Results that are not tensors on a device (a number, a list, a numpy array, a CPU tensor).
 _LEAVES_DEVICE = {"cpu", "numpy", "item", "tolist"}
 # Results that are no longer float64.
-_LEAVES_FLOAT64 = {"float", "half", "bfloat16", "int", "long", "bool", "item", "tolist", "numpy",
-                   "argmax", "argmin"}
+_LEAVES_FLOAT64 = {
+    "float",
+    "half",
+    "bfloat16",
+    "int",
+    "long",
+    "bool",
+    "item",
+    "tolist",
+    "numpy",
+    "argmax",
+    "argmin",
+}
 _TO_FLOAT64_METHODS = {"double"}
 
 
@@ -190,18 +209,35 @@ class _Expressions:
         device, dtype = _keyword(call, "device"), _keyword(call, "dtype")
         for argument in call.args:
             if self.scope.is_float64(argument) or _is_torch_attr(
-                    argument, {"float32", "float", "float16", "half", "bfloat16", "int64",
-                               "long", "int32", "bool"}):
+                argument,
+                {
+                    "float32",
+                    "float",
+                    "float16",
+                    "half",
+                    "bfloat16",
+                    "int64",
+                    "long",
+                    "int32",
+                    "bool",
+                },
+            ):
                 dtype = dtype or argument
             elif device is None and not isinstance(argument, ast.Starred):
                 device = argument
         return device, dtype
 
     def _cpu(self, node):
-        return (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                and node.value.startswith("cpu")) or (
-            isinstance(node, ast.Call) and _call_name(node) == "device" and node.args
-            and self._cpu(node.args[0]))
+        return (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("cpu")
+        ) or (
+            isinstance(node, ast.Call)
+            and _call_name(node) == "device"
+            and node.args
+            and self._cpu(node.args[0])
+        )
 
     def on_device(self, node):
         """Whether the value of ``node`` lives on ``device`` by what this expression does."""
@@ -218,8 +254,9 @@ class _Expressions:
             if device is not None:
                 return self.scope.is_device(device)
             receiver = [node.func.value] if method is not None else []
-            return any(self.on_device(n) for n in receiver + node.args
-                       + [k.value for k in node.keywords])
+            return any(
+                self.on_device(n) for n in receiver + node.args + [k.value for k in node.keywords]
+            )
         if isinstance(node, (ast.BinOp,)):
             return self.on_device(node.left) or self.on_device(node.right)
         if isinstance(node, ast.UnaryOp):
@@ -261,8 +298,9 @@ class _Expressions:
         method = call.func.attr if isinstance(call.func, ast.Attribute) else None
         if method in ("to", "type"):
             device, dtype = self._to_arguments(call)
-            moves_to_device = (device is not None and self.scope.is_device(device)
-                               and not self._cpu(device))
+            moves_to_device = (
+                device is not None and self.scope.is_device(device) and not self._cpu(device)
+            )
             to_float64 = dtype is not None and self.scope.is_float64(dtype)
             if moves_to_device and to_float64:
                 return "to-device-and-float64"
@@ -274,8 +312,12 @@ class _Expressions:
         if method in _TO_FLOAT64_METHODS and self.on_device(call.func.value):
             return "float64-of-device-value"
         device, dtype = _keyword(call, "device"), _keyword(call, "dtype")
-        if (device is not None and dtype is not None and self.scope.is_device(device)
-                and self.scope.is_float64(dtype)):
+        if (
+            device is not None
+            and dtype is not None
+            and self.scope.is_device(device)
+            and self.scope.is_float64(dtype)
+        ):
             return "factory-on-device-in-float64"
         return None
 
@@ -329,12 +371,14 @@ def float64_on_device(text, path="<chapter>"):
 
 # --- the tests ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
 def test_no_chapter_puts_float64_on_the_device(path):
     findings = float64_on_device(path.read_text(), str(path.relative_to(ROOT)))
     assert not findings, (
         f"{len(findings)} place(s) put float64 on `device`, which fails on Apple's MPS "
-        "(no float64 there):\n" + "\n".join(map(str, findings)))
+        "(no float64 there):\n" + "\n".join(map(str, findings))
+    )
 
 
 def cell(code):
@@ -344,40 +388,62 @@ def cell(code):
 
 BAD = {
     "to(device=device, dtype=torch.float64)": (
-        "model = model.to(device=device, dtype=torch.float64)", "to-device-and-float64"),
+        "model = model.to(device=device, dtype=torch.float64)",
+        "to-device-and-float64",
+    ),
     "to(device, torch.float64)": ("x = x.to(device, torch.float64)", "to-device-and-float64"),
     "to(device, dtype=torch.float64)": (
-        "x = x.to(device, dtype=torch.float64)", "to-device-and-float64"),
+        "x = x.to(device, dtype=torch.float64)",
+        "to-device-and-float64",
+    ),
     "to(device, a float64 name)": (
-        "DTYPE = torch.float64\nx = x.to(device, DTYPE)", "to-device-and-float64"),
+        "DTYPE = torch.float64\nx = x.to(device, DTYPE)",
+        "to-device-and-float64",
+    ),
     "to(a name for device, torch.double)": (
-        "dev = helpers.get_device()\nx = x.to(dev, torch.double)", "to-device-and-float64"),
+        "dev = helpers.get_device()\nx = x.to(dev, torch.double)",
+        "to-device-and-float64",
+    ),
     "randn(device=device, dtype=torch.float64)": (
         "X = torch.randn(4, 3, device=device, dtype=torch.float64)",
-        "factory-on-device-in-float64"),
+        "factory-on-device-in-float64",
+    ),
     "nn.LSTM(device=device, dtype=torch.float64)": (
         "lstm = nn.LSTM(3, 5, device=device, dtype=torch.float64)",
-        "factory-on-device-in-float64"),
+        "factory-on-device-in-float64",
+    ),
     "to(device).double()": ("x = x.to(device).double()", "float64-of-device-value"),
     "model(x.to(device)).double()": (
-        "logits = model(batch.to(device)).double().cpu()", "float64-of-device-value"),
+        "logits = model(batch.to(device)).double().cpu()",
+        "float64-of-device-value",
+    ),
     "randn(device=device).double()": (
-        "x = torch.randn(3, device=device).double()", "float64-of-device-value"),
+        "x = torch.randn(3, device=device).double()",
+        "float64-of-device-value",
+    ),
     "to(device).to(torch.float64)": (
-        "x = x.to(device).to(torch.float64)", "float64-of-device-value"),
+        "x = x.to(device).to(torch.float64)",
+        "float64-of-device-value",
+    ),
     "to(device).to(dtype=torch.float64)": (
-        "x = (x.to(device) * 2).to(dtype=torch.float64)", "float64-of-device-value"),
+        "x = (x.to(device) * 2).to(dtype=torch.float64)",
+        "float64-of-device-value",
+    ),
     "randn(dtype=torch.float64).to(device)": (
         "x = torch.randn(64, 10, generator=g, dtype=torch.float64).to(device)",
-        "float64-moved-to-device"),
+        "float64-moved-to-device",
+    ),
     "double().to(device)": ("model = Model().double().to(device)", "float64-moved-to-device"),
     "nn.RNN(dtype=torch.float64).to(device)": (
-        "rnn = torch.nn.RNN(3, 4, dtype=torch.float64).to(device)", "float64-moved-to-device"),
-    "to(\"mps\").double()": ('x = x.to("mps").double()', "float64-of-device-value"),
+        "rnn = torch.nn.RNN(3, 4, dtype=torch.float64).to(device)",
+        "float64-moved-to-device",
+    ),
+    'to("mps").double()': ('x = x.to("mps").double()', "float64-of-device-value"),
     "inside a function, in a later line": (
         "def check(x):\n    y = x + 1\n"
         "    return torch.zeros(3, dtype=torch.float64, device=device)",
-        "factory-on-device-in-float64"),
+        "factory-on-device-in-float64",
+    ),
 }
 
 
@@ -394,30 +460,37 @@ def test_each_bad_pattern_is_caught_with_its_line_and_fix(name):
 
 
 GOOD = {
-    "float64 on the CPU": ("x = torch.randn(3, 4, dtype=torch.float64)\n"
-                           "lstm = nn.LSTM(3, 4, dtype=torch.float64)"),
+    "float64 on the CPU": (
+        "x = torch.randn(3, 4, dtype=torch.float64)\nlstm = nn.LSTM(3, 4, dtype=torch.float64)"
+    ),
     "float32 on device": "x = torch.randn(3, device=device)\nmodel = model.to(device)",
     "through float64_device": (
         "x = x.to(helpers.float64_device(device), torch.float64)\n"
-        "y = torch.zeros(2, device=helpers.float64_device(device), dtype=torch.float64)"),
+        "y = torch.zeros(2, device=helpers.float64_device(device), dtype=torch.float64)"
+    ),
     "through a name assigned from float64_device": (
         "check_device = helpers.float64_device(device)\n"
         "model64 = model.to(check_device, torch.float64)\n"
         "x = torch.randn(3, device=check_device, dtype=torch.float64)\n"
-        "y = torch.randn(3, dtype=torch.float64).to(check_device)"),
+        "y = torch.randn(3, dtype=torch.float64).to(check_device)"
+    ),
     "cpu() before double()": (
         "logits = model(batch.to(device)).cpu().double()\n"
-        "p = x.to(device).detach().cpu().double().numpy()"),
+        "p = x.to(device).detach().cpu().double().numpy()"
+    ),
     "double() of a CPU value": (
         "w = {n: p.detach().double().numpy() for n, p in model.named_parameters()}\n"
-        "x_np = x_test.double().numpy()"),
+        "x_np = x_test.double().numpy()"
+    ),
     "float() on device": "x = torch.randn(3, dtype=torch.float64).float().to(device)",
     "to(cpu) before double": 'y = x.to(device).to("cpu").double()',
     "device chosen by supports_float64": (
         'dev = device if helpers.supports_float64(device) else "cpu"\n'
-        "x = torch.zeros(3, device=dev, dtype=torch.float64)"),
+        "x = torch.zeros(3, device=dev, dtype=torch.float64)"
+    ),
     "a device name reassigned to the CPU": (
-        'device = torch.device("cpu")\nx = torch.zeros(3, device=device, dtype=torch.float64)'),
+        'device = torch.device("cpu")\nx = torch.zeros(3, device=device, dtype=torch.float64)'
+    ),
     "magics and options": ":tags: [hide-input]\n%pip install x\nx = torch.ones(2).double()",
     "item() of a device value": "value = float(model(x.to(device)).item())",
 }
@@ -429,13 +502,18 @@ def test_correct_code_is_not_reported(name):
 
 
 def test_names_carry_over_from_cell_to_cell():
-    text = (cell("DTYPE = torch.float64\nother = helpers.get_device()")
-            + "\nText.\n\n" + cell("x = torch.ones(2, device=other, dtype=DTYPE)"))
+    text = (
+        cell("DTYPE = torch.float64\nother = helpers.get_device()")
+        + "\nText.\n\n"
+        + cell("x = torch.ones(2, device=other, dtype=DTYPE)")
+    )
     findings = float64_on_device(text)
     assert [(f.line, f.kind) for f in findings] == [(17, "factory-on-device-in-float64")]
 
 
 def test_cell_options_are_skipped_and_lines_counted_from_the_file():
-    text = ("# T\n\n```{code-cell} ipython3\n---\ntags: [hide-input]\n---\nimport torch\n\n"
-            "x = torch.ones(2).to(device).double()\n```\n")
+    text = (
+        "# T\n\n```{code-cell} ipython3\n---\ntags: [hide-input]\n---\nimport torch\n\n"
+        "x = torch.ones(2).to(device).double()\n```\n"
+    )
     assert [f.line for f in float64_on_device(text)] == [9]

@@ -8,6 +8,7 @@ caption, the PNG shown.
 
 import base64
 import re
+
 import matplotlib
 import numpy as np
 import pytest
@@ -38,8 +39,9 @@ matplotlib.use("Agg")
 @pytest.mark.parametrize("radius", [0.5, 1.0, 1.3])
 def test_every_recurrent_block_has_the_requested_spectral_radius(unit, radius):
     H = 8
-    _, W_h, b, x, v = random_recurrent_layer(unit, spectral_radius=radius, hidden_size=H,
-                                             length=5, forget_bias=3.0)
+    _, W_h, b, x, v = random_recurrent_layer(
+        unit, spectral_radius=radius, hidden_size=H, length=5, forget_bias=3.0
+    )
     for block in W_h.split(H, dim=1):
         assert torch.linalg.eigvals(block).abs().max().item() == pytest.approx(radius, rel=1e-12)
     assert v.norm().item() == pytest.approx(1.0)
@@ -59,8 +61,9 @@ def test_the_linear_rnn_gives_the_norm_of_a_matrix_power():
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 def test_the_rnn_gives_the_product_of_its_step_jacobians(nonlinearity):
     T = 25
-    W_x, W_h, b, x, v = (t.numpy() for t in random_recurrent_layer("RNN", spectral_radius=1.2,
-                                                                     length=T))
+    W_x, W_h, b, x, v = (
+        t.numpy() for t in random_recurrent_layer("RNN", spectral_radius=1.2, length=T)
+    )
     h, slopes = np.zeros(W_h.shape[0]), []
     for t in range(T):  # an independent numpy forward pass
         a = x[t] @ W_x + h @ W_h + b
@@ -87,14 +90,14 @@ def test_the_lstm_cell_gradient_agrees_with_finite_differences_through_torch_lst
         h, c = torch.zeros(1, H, dtype=torch.float64), torch.zeros(1, H, dtype=torch.float64)
         cells = []
         for t in range(T):
-            _, (h, c) = lstm(x[t:t + 1], (h, c))
+            _, (h, c) = lstm(x[t : t + 1], (h, c))
             cells.append((h.clone(), c.clone()))
 
         def readout_from(t, c_t):
             """v . h_T after step t's cell is replaced by c_t, and h_t = o_t tanh(c_t) with it."""
             h_before = cells[t - 1][0] if t > 0 else torch.zeros(1, H, dtype=torch.float64)
-            o_t = torch.sigmoid(x[t] @ W_x[:, 3 * H:] + h_before @ W_h[:, 3 * H:] + b[3 * H:])
-            _, (h_T, _) = lstm(x[t + 1:], (o_t * torch.tanh(c_t), c_t))
+            o_t = torch.sigmoid(x[t] @ W_x[:, 3 * H :] + h_before @ W_h[:, 3 * H :] + b[3 * H :])
+            _, (h_T, _) = lstm(x[t + 1 :], (o_t * torch.tanh(c_t), c_t))
             return (h_T[0] @ v).item()
 
         norms = memory_gradient_norms("LSTM", **kwargs)
@@ -104,8 +107,10 @@ def test_the_lstm_cell_gradient_agrees_with_finite_differences_through_torch_lst
             for i in range(H):
                 step = torch.zeros(1, H, dtype=torch.float64)
                 step[0, i] = epsilon
-                gradient.append((readout_from(t, cells[t][1] + step)
-                                 - readout_from(t, cells[t][1] - step)) / (2 * epsilon))
+                gradient.append(
+                    (readout_from(t, cells[t][1] + step) - readout_from(t, cells[t][1] - step))
+                    / (2 * epsilon)
+                )
             assert norms[T - 1 - t] == pytest.approx(np.linalg.norm(gradient), rel=1e-6)
 
 
@@ -115,14 +120,20 @@ def test_a_larger_forget_bias_keeps_more_of_the_lstm_gradient():
     assert high[59] > 1e3 * low[59]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(unit="GRU", spectral_radius=1.0), "unit must be one of 'RNN', 'LSTM'; got 'GRU'"),
-    (dict(unit="RNN", spectral_radius=1.0, nonlinearity="sigmoid"), "nonlinearity must be one of"),
-    (dict(unit="RNN", spectral_radius=0), "spectral_radius must be a positive number, got 0"),
-    (dict(unit="RNN", spectral_radius=True), "spectral_radius must be a positive number"),
-    (dict(unit="RNN", spectral_radius=1.0, length=0), "length must be an int >= 1, got 0"),
-    (dict(unit="RNN", spectral_radius=1.0, length=2.5), "length must be an int >= 1, got 2.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(unit="GRU", spectral_radius=1.0), "unit must be one of 'RNN', 'LSTM'; got 'GRU'"),
+        (
+            dict(unit="RNN", spectral_radius=1.0, nonlinearity="sigmoid"),
+            "nonlinearity must be one of",
+        ),
+        (dict(unit="RNN", spectral_radius=0), "spectral_radius must be a positive number, got 0"),
+        (dict(unit="RNN", spectral_radius=True), "spectral_radius must be a positive number"),
+        (dict(unit="RNN", spectral_radius=1.0, length=0), "length must be an int >= 1, got 0"),
+        (dict(unit="RNN", spectral_radius=1.0, length=2.5), "length must be an int >= 1, got 2.5"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     unit = kwargs.pop("unit")
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
@@ -144,13 +155,19 @@ def plotted(explorer):
 
 def test_the_explorer_builds_without_a_display_and_plots_its_norms():
     explorer = GradientFlowExplorer()
-    assert explorer.settings() == {"spectral_radius": 1.0, "nonlinearity": "tanh",
-                                   "length": 100, "forget_bias": 0.0}
+    assert explorer.settings() == {
+        "spectral_radius": 1.0,
+        "nonlinearity": "tanh",
+        "length": 100,
+        "forget_bias": 0.0,
+    }
     lines = plotted(explorer)
     assert set(lines) == {"vanilla", "LSTM,"} and len(lines["vanilla"]) == 100
     np.testing.assert_allclose(lines["LSTM,"], explorer.norms["LSTM"])
-    np.testing.assert_allclose(lines["vanilla"], memory_gradient_norms(
-        "RNN", spectral_radius=1.0, nonlinearity="tanh", length=100))
+    np.testing.assert_allclose(
+        lines["vanilla"],
+        memory_gradient_norms("RNN", spectral_radius=1.0, nonlinearity="tanh", length=100),
+    )
     assert shown_png(explorer).startswith(b"\x89PNG"), "the figure is shown as a PNG"
     assert 'alt="Gradient norm against the time gap' in explorer.view.value
 
@@ -171,8 +188,10 @@ def test_each_control_updates_what_it_should():
 
     explorer.controls["spectral_radius"].value = 0.6
     assert "spectral radius 0.60" in explorer.ax.get_title()
-    np.testing.assert_allclose(plotted(explorer)["vanilla"], memory_gradient_norms(
-        "RNN", spectral_radius=0.6, nonlinearity="linear", length=100))
+    np.testing.assert_allclose(
+        plotted(explorer)["vanilla"],
+        memory_gradient_norms("RNN", spectral_radius=0.6, nonlinearity="linear", length=100),
+    )
 
     explorer.controls["length"].value = 30
     assert {len(line.get_xdata()) for line in explorer.ax.lines} == {30}
@@ -182,9 +201,11 @@ def test_each_control_updates_what_it_should():
 
 def test_the_gradient_flow_caption_gives_the_norms_at_the_longest_gap():
     explorer = GradientFlowExplorer(length=50)
-    assert explorer.message == (f"Gradient norm 49 steps back: vanilla RNN "
-                                f"{explorer.norms['RNN'][49]:.1e}, LSTM "
-                                f"{explorer.norms['LSTM'][49]:.1e}")
+    assert explorer.message == (
+        f"Gradient norm 49 steps back: vanilla RNN "
+        f"{explorer.norms['RNN'][49]:.1e}, LSTM "
+        f"{explorer.norms['LSTM'][49]:.1e}"
+    )
 
 
 # --------------------------------------------------------------------------- typed text
@@ -197,11 +218,14 @@ def test_typed_text_becomes_one_hot_rows_in_the_dtype_of_the_model():
     assert rows[0].argmax(-1).tolist() == [1, 0, 0, 1]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "type at least one of the symbols 'ab'"),
-    ("abc", "reads only the symbols 'ab'; not 'c'"),
-    ("a" * 61, "type at most 60 symbols, got 61"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "type at least one of the symbols 'ab'"),
+        ("abc", "reads only the symbols 'ab'; not 'c'"),
+        ("a" * 61, "type at most 60 symbols, got 61"),
+    ],
+)
 def test_typed_text_it_cannot_read_is_named(text, message):
     with pytest.raises(ValueError, match=message):
         typed_one_hot(text, "ab", torch.zeros(1))
@@ -252,9 +276,11 @@ def test_the_step_slider_unrolls_one_step_at_a_time(unrolled):
     np.testing.assert_allclose(bars, explorer.states[2])
     answer = echo_targets("xyzzyx")[2]
     verdict = "right" if explorer.predictions[2] == answer else "wrong"
-    assert explorer.message.startswith(f"Step 3 of 6: reads 'z', outputs "
-                                       f"'{explorer.predictions[2]}' (the answer is "
-                                       f"'{answer}': {verdict})")
+    assert explorer.message.startswith(
+        f"Step 3 of 6: reads 'z', outputs "
+        f"'{explorer.predictions[2]}' (the answer is "
+        f"'{answer}': {verdict})"
+    )
     assert shown_png(explorer) != shown
 
 
@@ -267,8 +293,9 @@ def test_typing_a_new_sequence_reruns_the_network_and_resizes_the_slider(unrolle
     explorer.controls["text"].value = "xyxyxyxyxy"
     assert explorer.states.shape == (10, 6) and explorer.controls["step"].value == 10
     assert heat_map(explorer).shape == (6, 10)
-    assert [label.get_text().split("\n")[0]
-            for label in explorer.axes[0].get_xticklabels()] == list("xyxyxyxyxy")
+    assert [
+        label.get_text().split("\n")[0] for label in explorer.axes[0].get_xticklabels()
+    ] == list("xyxyxyxyxy")
 
 
 def test_a_sequence_it_cannot_read_is_explained_and_the_picture_kept(unrolled):
@@ -290,17 +317,24 @@ def test_without_a_read_out_it_shows_the_states_alone():
     assert explorer.message.startswith("Step 4 of 4: reads 'a'; |h_4| = ")
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(symbols="xy"), ValueError, "reads 3 features per step, but symbols has 2"),
-    (dict(symbols="xyx"), ValueError, "symbols must be a non-empty str of distinct characters"),
-    (dict(read_out="linear"), TypeError, "read_out must be a torch module or None, got str"),
-    (dict(text="xyq"), ValueError, "reads only the symbols 'xyz'; not 'q'"),
-    (dict(targets=[None]), TypeError, "targets must be a function of the text or None"),
-    (dict(rnn=np.zeros(3)), TypeError, "the recurrent layer must be a torch module"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(symbols="xy"), ValueError, "reads 3 features per step, but symbols has 2"),
+        (dict(symbols="xyx"), ValueError, "symbols must be a non-empty str of distinct characters"),
+        (dict(read_out="linear"), TypeError, "read_out must be a torch module or None, got str"),
+        (dict(text="xyq"), ValueError, "reads only the symbols 'xyz'; not 'q'"),
+        (dict(targets=[None]), TypeError, "targets must be a function of the text or None"),
+        (dict(rnn=np.zeros(3)), TypeError, "the recurrent layer must be a torch module"),
+    ],
+)
 def test_bad_unrolled_explorer_arguments_are_named(kwargs, error, message):
-    arguments = dict(rnn=torch.nn.RNN(3, 4, batch_first=True), read_out=torch.nn.Linear(4, 3),
-                     symbols="xyz", text="xyz")
+    arguments = dict(
+        rnn=torch.nn.RNN(3, 4, batch_first=True),
+        read_out=torch.nn.Linear(4, 3),
+        symbols="xyz",
+        text="xyz",
+    )
     arguments.update(kwargs)
     rnn, read_out, symbols = (arguments.pop(name) for name in ("rnn", "read_out", "symbols"))
     with pytest.raises(error, match=message):
@@ -328,13 +362,21 @@ def test_the_gate_activations_give_the_layers_own_states(implementation, bias):
     assert all(0 < gates[name].min() and gates[name].max() < 1 for name in "ifo")
 
 
-@pytest.mark.parametrize("lstm, inputs, error, message", [
-    (torch.nn.GRU(3, 4), torch.zeros(2, 3), TypeError, "lstm must be a torch.nn.LSTM"),
-    (torch.nn.LSTM(3, 4, num_layers=2), torch.zeros(2, 3), ValueError, "one layer"),
-    (torch.nn.LSTM(3, 4, bidirectional=True), torch.zeros(2, 3), ValueError, "one direction"),
-    (torch.nn.LSTM(3, 4), torch.zeros(2, 4), ValueError, r"inputs must be a tensor \(T, 3\)"),
-    (torch.nn.LSTM(3, 4), torch.zeros(1, 2, 3), ValueError, r"inputs must be a tensor \(T, 3\)"),
-])
+@pytest.mark.parametrize(
+    "lstm, inputs, error, message",
+    [
+        (torch.nn.GRU(3, 4), torch.zeros(2, 3), TypeError, "lstm must be a torch.nn.LSTM"),
+        (torch.nn.LSTM(3, 4, num_layers=2), torch.zeros(2, 3), ValueError, "one layer"),
+        (torch.nn.LSTM(3, 4, bidirectional=True), torch.zeros(2, 3), ValueError, "one direction"),
+        (torch.nn.LSTM(3, 4), torch.zeros(2, 4), ValueError, r"inputs must be a tensor \(T, 3\)"),
+        (
+            torch.nn.LSTM(3, 4),
+            torch.zeros(1, 2, 3),
+            ValueError,
+            r"inputs must be a tensor \(T, 3\)",
+        ),
+    ],
+)
 def test_bad_gate_activation_arguments_are_named(lstm, inputs, error, message):
     with pytest.raises(error, match=message):
         lstm_gate_activations(lstm, inputs)
@@ -349,14 +391,18 @@ def gates_explorer():
 
 
 def unit_curves(explorer):
-    return {line.get_label(): line.get_ydata() for line in explorer.axes["unit"].lines
-            if not line.get_label().startswith("_")}
+    return {
+        line.get_label(): line.get_ydata()
+        for line in explorer.axes["unit"].lines
+        if not line.get_label().startswith("_")
+    }
 
 
 def test_the_gates_explorer_draws_every_gate_of_the_typed_string(gates_explorer):
     explorer = gates_explorer
-    expected = lstm_gate_activations(explorer.lstm, typed_one_hot("a(b)", "()ab",
-                                                                  explorer.lstm.weight_ih_l0)[0])
+    expected = lstm_gate_activations(
+        explorer.lstm, typed_one_hot("a(b)", "()ab", explorer.lstm.weight_ih_l0)[0]
+    )
     for name in "ifoc":
         np.testing.assert_allclose(explorer.axes[name].images[0].get_array(), expected[name].T)
     curves = unit_curves(explorer)
@@ -391,11 +437,14 @@ def test_a_string_the_gates_explorer_cannot_read_is_explained(gates_explorer):
     assert explorer.view.value == shown
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(unit=6), r"unit must be an int in 0 .. 5, got 6"),
-    (dict(outputs=None), "outputs must name the read-out's classes"),
-    (dict(symbols="()a"), "reads 4 features per step, but symbols has 3"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(unit=6), r"unit must be an int in 0 .. 5, got 6"),
+        (dict(outputs=None), "outputs must name the read-out's classes"),
+        (dict(symbols="()a"), "reads 4 features per step, but symbols has 3"),
+    ],
+)
 def test_bad_gates_explorer_arguments_are_named(kwargs, message):
     arguments = dict(symbols="()ab", text="ab", outputs="012", unit=0)
     arguments.update(kwargs)
@@ -420,10 +469,12 @@ def translator():
 
 def test_the_attention_explorer_shows_the_models_translation_and_weights(translator):
     model, source_vocab, target_vocab = translator
-    explorer = AttentionExplorer(model, source_vocab, target_vocab, source="one two three",
-                                 max_length=5)
-    tokens, maps = model.greedy_decode(torch.tensor([source_vocab.encode("one two three")]),
-                                       torch.tensor([3]), max_length=5)
+    explorer = AttentionExplorer(
+        model, source_vocab, target_vocab, source="one two three", max_length=5
+    )
+    tokens, maps = model.greedy_decode(
+        torch.tensor([source_vocab.encode("one two three")]), torch.tensor([3]), max_length=5
+    )
     assert explorer.output == [target_vocab.itos[k] for k in tokens[0]]
     np.testing.assert_allclose(explorer.ax.images[0].get_array(), maps[0].numpy())
     assert [label.get_text() for label in explorer.ax.get_xticklabels()] == ["one", "two", "three"]
@@ -443,8 +494,9 @@ def test_an_unknown_word_is_named_with_what_the_model_knows(translator):
     explorer = AttentionExplorer(*translator, source="one", max_length=3)
     shown = explorer.view.value
     explorer.controls["source"].value = "one six"
-    assert explorer.message == ("not in the model's vocabulary: 'six' "
-                                "(it knows 5 words: five, four, one, three, two)")
+    assert explorer.message == (
+        "not in the model's vocabulary: 'six' (it knows 5 words: five, four, one, three, two)"
+    )
     assert explorer.view.value == shown
     explorer.controls["source"].value = "   "
     assert explorer.message == "type a sentence: a number in words"
@@ -452,8 +504,9 @@ def test_an_unknown_word_is_named_with_what_the_model_knows(translator):
 
 def test_bad_attention_explorer_arguments_are_named(translator):
     model, source_vocab, target_vocab = translator
-    plain = Seq2Seq(Encoder(len(source_vocab), 4, 4), Decoder(len(target_vocab), 4, 4),
-                    bos_id=2, eos_id=3)
+    plain = Seq2Seq(
+        Encoder(len(source_vocab), 4, 4), Decoder(len(target_vocab), 4, 4), bos_id=2, eos_id=3
+    )
     with pytest.raises(TypeError, match="model must be a Seq2Seq with attention"):
         AttentionExplorer(plain, source_vocab, target_vocab, source="one", max_length=3)
     with pytest.raises(ValueError, match="source_vocab must be word-level"):

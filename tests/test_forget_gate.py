@@ -21,9 +21,17 @@ def no_forget_reference(lstm, x):
     c = torch.zeros_like(h)
     outputs = []
     for t in range(x.shape[1]):
-        a = (x[:, t] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + h @ lstm.weight_hh_l0.T
-             + lstm.bias_hh_l0)
-        i, g, o = torch.sigmoid(a[:, :H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
+        a = (
+            x[:, t] @ lstm.weight_ih_l0.T
+            + lstm.bias_ih_l0
+            + h @ lstm.weight_hh_l0.T
+            + lstm.bias_hh_l0
+        )
+        i, g, o = (
+            torch.sigmoid(a[:, :H]),
+            torch.tanh(a[:, 2 * H : 3 * H]),
+            torch.sigmoid(a[:, 3 * H :]),
+        )
         c = c + i * g
         h = o * torch.tanh(c)
         outputs.append(h)
@@ -61,8 +69,9 @@ def test_the_pinned_forget_gate_gets_no_gradient_and_stays_pinned():
 
 def test_set_input_bias_sets_the_total_input_gate_bias():
     lstm = set_input_bias(torch.nn.LSTM(2, 4), -3.0)
-    torch.testing.assert_close((lstm.bias_ih_l0 + lstm.bias_hh_l0)[:4].detach(),
-                               torch.full((4,), -3.0))
+    torch.testing.assert_close(
+        (lstm.bias_ih_l0 + lstm.bias_hh_l0)[:4].detach(), torch.full((4,), -3.0)
+    )
     with pytest.raises(ValueError, match="value must be a finite number"):
         set_input_bias(lstm, float("nan"))
     with pytest.raises(TypeError, match="lstm must be a torch.nn.LSTM"):
@@ -76,7 +85,7 @@ def test_no_forget_model_starts_from_run_addings_lstm_weights():
     H = 32
     for name, p in model.rnn.named_parameters():
         q = dict(reference.rnn.named_parameters())[name]
-        torch.testing.assert_close(p[2 * H:].detach(), q[2 * H:].detach())  # g and o untouched
+        torch.testing.assert_close(p[2 * H :].detach(), q[2 * H :].detach())  # g and o untouched
     assert (model.rnn.bias_ih_l0[:H] + model.rnn.bias_hh_l0[:H] == -3.0).all()
 
 

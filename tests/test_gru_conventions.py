@@ -30,8 +30,8 @@ def chung_gru_numpy(x, W_ih, W_hh, b_ih, b_hh):
     for x_t in x:
         a = x_t @ W_ih.T + b_ih
         r = sigmoid(a[:, :H] + h @ W_hh[:H].T + b_hh[:H])
-        z = sigmoid(a[:, H:2 * H] + h @ W_hh[H:2 * H].T + b_hh[H:2 * H])
-        h_tilde = np.tanh(a[:, 2 * H:] + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])
+        z = sigmoid(a[:, H : 2 * H] + h @ W_hh[H : 2 * H].T + b_hh[H : 2 * H])
+        h_tilde = np.tanh(a[:, 2 * H :] + (r * h) @ W_hh[2 * H :].T + b_hh[2 * H :])
         h = (1 - z) * h + z * h_tilde
         outputs.append(h)
     return np.stack(outputs)
@@ -43,8 +43,13 @@ def test_reset_before_gru_computes_the_form_of_chung_et_al():
     x = torch.randn(6, 2, 3, dtype=torch.float64)
     output, h_n = layer(x)
     weights = {name: p.detach().numpy() for name, p in layer.named_parameters()}
-    expected = chung_gru_numpy(x.numpy(), weights["weight_ih_l0"], weights["weight_hh_l0"],
-                               weights["bias_ih_l0"], weights["bias_hh_l0"])
+    expected = chung_gru_numpy(
+        x.numpy(),
+        weights["weight_ih_l0"],
+        weights["weight_hh_l0"],
+        weights["bias_ih_l0"],
+        weights["bias_hh_l0"],
+    )
     np.testing.assert_allclose(output.detach().numpy(), expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(h_n[0].detach().numpy(), expected[-1], rtol=0, atol=1e-12)
 
@@ -70,8 +75,9 @@ def test_with_the_reset_gate_open_the_two_forms_differ_only_by_relabelling_z():
 
 def test_both_conventions_start_from_the_same_weights_and_data():
     torch.set_num_threads(1)
-    runs = {c: convention_run(c, seed=2, length=8, max_epochs=1, keep_model=True)
-            for c in CONVENTIONS}
+    runs = {
+        c: convention_run(c, seed=2, length=8, max_epochs=1, keep_model=True) for c in CONVENTIONS
+    }
     # after one epoch from the same start the two differ, but not in their parameter shapes
     shapes = [{k: v.shape for k, v in runs[c]["model"].state_dict().items()} for c in CONVENTIONS]
     assert shapes[0] == shapes[1]
@@ -84,8 +90,9 @@ def test_both_conventions_start_from_the_same_weights_and_data():
 
 def test_stored_weights_give_back_the_trained_model():
     torch.set_num_threads(1)
-    run = convention_run("reset after", seed=0, length=8, max_epochs=1, keep_model=True,
-                         store_weights=True)
+    run = convention_run(
+        "reset after", seed=0, length=8, max_epochs=1, keep_model=True, store_weights=True
+    )
     json.dumps({k: v for k, v in run.items() if k != "model"})
     rebuilt = model_from_weights(run["weights"])
     x = torch.rand(5, 8, 2)
@@ -102,12 +109,14 @@ def test_the_committed_comparison_has_both_forms_for_every_seed():
     artefact = load_artefact("gru_conventions")
     assert artefact["provenance"]["command"] == "make experiments ONLY=gru_conventions"
     runs = artefact["runs"]
-    assert {(r["convention"], r["seed"]) for r in runs} == {(c, s) for c in CONVENTIONS
-                                                            for s in SEEDS}
+    assert {(r["convention"], r["seed"]) for r in runs} == {
+        (c, s) for c in CONVENTIONS for s in SEEDS
+    }
     test = artefact["summary"]["test_mse"]
     for convention in CONVENTIONS:
         assert test[convention] == [r["test_mse"] for r in runs if r["convention"] == convention]
-    difference = paired_difference(test["reset before"], test["reset after"],
-                                   names=("reset before", "reset after"))
+    difference = paired_difference(
+        test["reset before"], test["reset after"], names=("reset before", "reset after")
+    )
     assert artefact["summary"]["difference"] == str(difference)
     assert sum("weights" in r for r in runs) == 1

@@ -47,14 +47,18 @@ def test_device_works_for_tensors(monkeypatch):
 @pytest.mark.parametrize("value", ["tpu", "gpu", "not a device"])
 def test_unknown_device_name_is_a_clear_error(monkeypatch, value):
     monkeypatch.setenv(DEVICE_ENV_VAR, value)
-    with pytest.raises(ValueError, match=rf"{DEVICE_ENV_VAR}='{value}'.*expected one of 'cpu', 'cuda'"):
+    with pytest.raises(
+        ValueError, match=rf"{DEVICE_ENV_VAR}='{value}'.*expected one of 'cpu', 'cuda'"
+    ):
         helpers.get_device()
 
 
 def test_missing_cuda_device_is_a_clear_error(monkeypatch):
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     monkeypatch.setenv(DEVICE_ENV_VAR, f"cuda:{count}")
-    with pytest.raises(ValueError, match=rf"CUDA device {count}, but this machine has {count} CUDA"):
+    with pytest.raises(
+        ValueError, match=rf"CUDA device {count}, but this machine has {count} CUDA"
+    ):
         helpers.get_device()
 
 
@@ -65,9 +69,15 @@ def test_missing_mps_is_a_clear_error(monkeypatch):
         helpers.get_device()
 
 
-@pytest.mark.parametrize("name, supported, fallback", [
-    ("cpu", True, "cpu"), ("cuda", True, "cuda"), ("cuda:1", True, "cuda:1"), ("mps", False, "cpu"),
-])
+@pytest.mark.parametrize(
+    "name, supported, fallback",
+    [
+        ("cpu", True, "cpu"),
+        ("cuda", True, "cuda"),
+        ("cuda:1", True, "cuda:1"),
+        ("mps", False, "cpu"),
+    ],
+)
 def test_float64_checks_fall_back_to_the_cpu_only_on_mps(name, supported, fallback):
     from helpers.device import float64_device, supports_float64
 

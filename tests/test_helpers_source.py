@@ -58,7 +58,10 @@ def test_plain_repr_is_the_code():
 
 @pytest.mark.parametrize("obj", [3, "helpers.get_device", None])
 def test_objects_without_code_are_a_type_error(obj):
-    with pytest.raises(TypeError, match=rf"obj must be a function, method, class or module, got {type(obj).__name__}"):
+    with pytest.raises(
+        TypeError,
+        match=rf"obj must be a function, method, class or module, got {type(obj).__name__}",
+    ):
         helpers.show_source(obj)
 
 

@@ -36,10 +36,12 @@ def test_orthogonal_gives_an_orthogonal_matrix(module):
 
 
 def test_orthogonal_follows_the_generator():
-    a = initialise_recurrent(torch.nn.RNN(3, 8), "orthogonal",
-                             generator=torch.Generator().manual_seed(4)).weight_hh_l0
-    b = initialise_recurrent(torch.nn.RNN(3, 8), "orthogonal",
-                             generator=torch.Generator().manual_seed(4)).weight_hh_l0
+    a = initialise_recurrent(
+        torch.nn.RNN(3, 8), "orthogonal", generator=torch.Generator().manual_seed(4)
+    ).weight_hh_l0
+    b = initialise_recurrent(
+        torch.nn.RNN(3, 8), "orthogonal", generator=torch.Generator().manual_seed(4)
+    ).weight_hh_l0
     torch.testing.assert_close(a, b)
 
 
@@ -59,7 +61,7 @@ def test_radius_rescales_to_the_requested_spectral_radius():
     before = rnn.weight_hh_l0.detach().clone()
     initialise_recurrent(rnn, "radius", radius=1.5)
     assert spectral_radius(rnn.weight_hh_l0) == pytest.approx(1.5, rel=1e-5)
-    ratio = (rnn.weight_hh_l0.detach() / before)
+    ratio = rnn.weight_hh_l0.detach() / before
     torch.testing.assert_close(ratio, torch.full_like(ratio, ratio[0, 0].item()))
 
 
@@ -88,15 +90,24 @@ def test_a_non_normal_matrix_grows_although_its_spectral_radius_is_below_1():
     assert power_norms(shear, 100)[100] > 1e3
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: initialise_recurrent(torch.nn.LSTM(2, 4), "identity"), "rnn must be a torch.nn.RNN"),
-    (lambda: initialise_recurrent(torch.nn.RNN(2, 4, num_layers=2), "identity"), "one layer"),
-    (lambda: initialise_recurrent(torch.nn.RNN(2, 4), "eye"), "scheme must be one of"),
-    (lambda: initialise_recurrent(torch.nn.RNN(2, 4), "radius"), "needs radius"),
-    (lambda: initialise_recurrent(torch.nn.RNN(2, 4), "identity", radius=1.0), "radius applies"),
-    (lambda: spectral_radius(torch.zeros(2, 3)), r"square matrix \(H, H\)"),
-    (lambda: power_norms(torch.eye(2), -1), "steps must be an int >= 0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: initialise_recurrent(torch.nn.LSTM(2, 4), "identity"),
+            "rnn must be a torch.nn.RNN",
+        ),
+        (lambda: initialise_recurrent(torch.nn.RNN(2, 4, num_layers=2), "identity"), "one layer"),
+        (lambda: initialise_recurrent(torch.nn.RNN(2, 4), "eye"), "scheme must be one of"),
+        (lambda: initialise_recurrent(torch.nn.RNN(2, 4), "radius"), "needs radius"),
+        (
+            lambda: initialise_recurrent(torch.nn.RNN(2, 4), "identity", radius=1.0),
+            "radius applies",
+        ),
+        (lambda: spectral_radius(torch.zeros(2, 3)), r"square matrix \(H, H\)"),
+        (lambda: power_norms(torch.eye(2), -1), "steps must be an int >= 0"),
+    ],
+)
 def test_bad_arguments_are_named(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()

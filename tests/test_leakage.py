@@ -47,22 +47,28 @@ def test_one_edit_apart_agrees_with_levenshtein_on_random_words():
 
 def test_near_duplicates_finds_exactly_the_words_one_edit_away():
     rng = random.Random(1)
-    reference = sorted({"".join(rng.choice("abcd") for _ in range(rng.randint(1, 5)))
-                        for _ in range(300)})
-    items = sorted({"".join(rng.choice("abcd") for _ in range(rng.randint(1, 5)))
-                    for _ in range(200)})
+    reference = sorted(
+        {"".join(rng.choice("abcd") for _ in range(rng.randint(1, 5))) for _ in range(300)}
+    )
+    items = sorted(
+        {"".join(rng.choice("abcd") for _ in range(rng.randint(1, 5))) for _ in range(200)}
+    )
     found = near_duplicates(items, reference)
     assert set(found) == set(items)
     for item in items:
         assert found[item] == sorted(w for w in reference if levenshtein(item, w) == 1)
-    assert near_duplicates(["smith"], ["smith", "smyth", "smiths"]) == {"smith": ["smiths", "smyth"]}
+    assert near_duplicates(["smith"], ["smith", "smyth", "smiths"]) == {
+        "smith": ["smiths", "smyth"]
+    }
 
 
 def test_one_edit_groups_follow_chains_of_neighbours():
     groups = one_edit_groups(["ann", "anna", "hanna", "hannah", "bob", "rob", "zed", "ann"])
     assert groups == [["ann", "anna", "hanna", "hannah"], ["bob", "rob"], ["zed"]]
     rng = random.Random(2)
-    words = sorted({"".join(rng.choice("abc") for _ in range(rng.randint(1, 4))) for _ in range(60)})
+    words = sorted(
+        {"".join(rng.choice("abc") for _ in range(rng.randint(1, 4))) for _ in range(60)}
+    )
     for group in one_edit_groups(words):  # no word has a neighbour outside its group
         for word in group:
             assert all(levenshtein(word, other) != 1 for other in words if other not in group)

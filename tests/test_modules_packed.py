@@ -21,8 +21,14 @@ def pair(unit, **kwargs):
 
 
 def packed_input(batch_first, requires_grad=False):
-    x = torch.randn(len(LENGTHS), int(LENGTHS.max()), 3, dtype=DTYPE,
-                    generator=torch.Generator().manual_seed(1), requires_grad=requires_grad)
+    x = torch.randn(
+        len(LENGTHS),
+        int(LENGTHS.max()),
+        3,
+        dtype=DTYPE,
+        generator=torch.Generator().manual_seed(1),
+        requires_grad=requires_grad,
+    )
     layout = x if batch_first else x.transpose(0, 1)
     return x, pack_padded_sequence(layout, LENGTHS, batch_first=batch_first, enforce_sorted=False)
 
@@ -45,10 +51,12 @@ def test_packed_input_gives_torch_nn_outputs_states_and_gradients(unit, batch_fi
     torch.testing.assert_close(as_tensor(h_ours), as_tensor(h_ref), atol=1e-12, rtol=0)
 
     def gradients(module, output, state):
-        loss = (output.data ** 2).sum() + as_tensor(state).sum()
+        loss = (output.data**2).sum() + as_tensor(state).sum()
         return torch.autograd.grad(loss, [x, *module.parameters()], retain_graph=True)
 
-    for ours_grad, ref_grad in zip(gradients(ours, out_ours, h_ours), gradients(ref, out_ref, h_ref)):
+    for ours_grad, ref_grad in zip(
+        gradients(ours, out_ours, h_ours), gradients(ref, out_ref, h_ref)
+    ):
         torch.testing.assert_close(ours_grad, ref_grad, atol=1e-12, rtol=0)
 
 
@@ -89,7 +97,10 @@ def test_packed_input_with_an_initial_state_matches_torch_nn():
     generator = torch.Generator().manual_seed(2)
     h0 = torch.randn(2, len(LENGTHS), 4, dtype=DTYPE, generator=generator)
     c0 = torch.randn(2, len(LENGTHS), 4, dtype=DTYPE, generator=generator)
-    (out_ref, (h_ref, c_ref)), (out_ours, (h_ours, c_ours)) = ref(packed, (h0, c0)), ours(packed, (h0, c0))
+    (out_ref, (h_ref, c_ref)), (out_ours, (h_ours, c_ours)) = (
+        ref(packed, (h0, c0)),
+        ours(packed, (h0, c0)),
+    )
     torch.testing.assert_close(out_ours.data, out_ref.data, atol=1e-12, rtol=0)
     torch.testing.assert_close(h_ours, h_ref, atol=1e-12, rtol=0)
     torch.testing.assert_close(c_ours, c_ref, atol=1e-12, rtol=0)

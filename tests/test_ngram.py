@@ -17,8 +17,24 @@ import pytest
 from helpers.ngram import KneserNeyModel, modified_discounts
 from helpers.text import BOS, EOS, Vocab
 
-NAMES = ["smith", "smyth", "li", "lee", "johnson", "jonson", "ng", "garcia", "o", "williamson",
-         "willis", "ellis", "ellison", "mill", "miller", "millson"]
+NAMES = [
+    "smith",
+    "smyth",
+    "li",
+    "lee",
+    "johnson",
+    "jonson",
+    "ng",
+    "garcia",
+    "o",
+    "williamson",
+    "willis",
+    "ellis",
+    "ellison",
+    "mill",
+    "miller",
+    "millson",
+]
 
 
 @pytest.fixture
@@ -56,9 +72,11 @@ def test_a_bigram_model_by_hand():
     # Bigrams (plain counts, the top order): <bos>a 1, ab 1, b<eos> 2, <bos>b 1.
     # Unigram continuation counts: a after {<bos>} = 1, b after {a, <bos>} = 2,
     # <eos> after {b} = 1; total 4, three distinct tokens.
-    unigram = {"a": (1 - d) / 4 + d * 3 / 4 * third,
-               "b": (2 - d) / 4 + d * 3 / 4 * third,
-               EOS: (1 - d) / 4 + d * 3 / 4 * third}
+    unigram = {
+        "a": (1 - d) / 4 + d * 3 / 4 * third,
+        "b": (2 - d) / 4 + d * 3 / 4 * third,
+        EOS: (1 - d) / 4 + d * 3 / 4 * third,
+    }
     assert sum(unigram.values()) == 1
     # context <bos>: a 1, b 1 (A = 2, two distinct): P = (c - D)/2 + D*2/2 * unigram
     expected = {
@@ -99,16 +117,17 @@ def test_the_unigram_level_is_the_continuation_unigram_mixed_with_uniform(vocab)
     frequencies = Counter(token for name in NAMES for token in [*name, EOS])
     total = sum(frequencies.values())
     for token in model.outcomes:
-        expected = (max(frequencies[token] - 0.5, 0) / total
-                    + 0.5 * len(frequencies) / total / K)
+        expected = max(frequencies[token] - 0.5, 0) / total + 0.5 * len(frequencies) / total / K
         assert model.probability((), token) == pytest.approx(expected, rel=1e-12)
 
 
 def brute_force_probability(names, order, discount, context, token, K):
     """Interpolated Kneser-Ney written out from the definitions, with lists and sets."""
     streams = [[BOS] * (order - 1) + list(name) + [EOS] for name in names]
-    grams = {k: [tuple(s[i - k + 1:i + 1]) for s in streams for i in range(order - 1, len(s))]
-             for k in range(1, order + 1)}
+    grams = {
+        k: [tuple(s[i - k + 1 : i + 1]) for s in streams for i in range(order - 1, len(s))]
+        for k in range(1, order + 1)
+    }
 
     def adjusted(k, gram):
         if k == order or gram[0] == BOS:
@@ -118,7 +137,7 @@ def brute_force_probability(names, order, discount, context, token, K):
     p = 1 / K
     full = (*context, token)
     for k in range(1, order + 1):
-        h = full[len(full) - k:-1]
+        h = full[len(full) - k : -1]
         followers = {g[-1] for g in grams[k] if g[:-1] == h}
         if not followers:
             continue
@@ -134,8 +153,9 @@ def test_agrees_with_the_definitions_written_out_by_brute_force(vocab, order):
     rng = random.Random(0)
     for context in sorted(contexts_to_check(model, rng, extra=10))[:40]:
         for token in model.outcomes:
-            expected = brute_force_probability(NAMES, order, 0.7, context, token,
-                                               len(model.outcomes))
+            expected = brute_force_probability(
+                NAMES, order, 0.7, context, token, len(model.outcomes)
+            )
             assert model.probability(context, token) == pytest.approx(expected, rel=1e-12)
 
 
@@ -152,8 +172,9 @@ def test_a_lower_order_of_a_fitted_model_is_the_model_fitted_at_that_order(vocab
 
 def test_modified_discounts_follow_chen_and_goodman():
     # n1 = 4, n2 = 2, n3 = 2, n4 = 1 -> Y = 4 / 8 = 1/2
-    counts = Counter({"a": 1, "b": 1, "c": 1, "d": 1, "e": 2, "f": 2, "g": 3, "h": 3, "i": 4,
-                      "j": 9})
+    counts = Counter(
+        {"a": 1, "b": 1, "c": 1, "d": 1, "e": 2, "f": 2, "g": 3, "h": 3, "i": 4, "j": 9}
+    )
     d1, d2, d3 = modified_discounts(counts)
     assert d1 == pytest.approx(1 - 2 * 0.5 * 2 / 4)
     assert d2 == pytest.approx(2 - 3 * 0.5 * 2 / 2)
@@ -193,8 +214,10 @@ def test_perplexity_is_the_exponential_of_the_mean_negative_log_probability(voca
     logs = []
     for name in texts:
         tokens = [BOS, BOS, *name, EOS]
-        logs += [math.log(model.probability(tuple(tokens[i - 2:i]), tokens[i]))
-                 for i in range(2, len(tokens))]
+        logs += [
+            math.log(model.probability(tuple(tokens[i - 2 : i]), tokens[i]))
+            for i in range(2, len(tokens))
+        ]
     assert model.nll(texts) == (pytest.approx(-sum(logs) / len(logs), rel=1e-12), len(logs))
     assert model.perplexity(texts) == pytest.approx(math.exp(-sum(logs) / len(logs)), rel=1e-12)
 
@@ -218,8 +241,13 @@ def test_agrees_with_nltk_where_both_define_the_same_terms(vocab):
     everygrams = []
     for name in NAMES:
         tokens = [BOS] * (order - 1) + list(name) + [EOS]
-        everygrams.append([tuple(tokens[i - k + 1:i + 1]) for i in range(order - 1, len(tokens))
-                           for k in range(1, order + 1)])
+        everygrams.append(
+            [
+                tuple(tokens[i - k + 1 : i + 1])
+                for i in range(order - 1, len(tokens))
+                for k in range(1, order + 1)
+            ]
+        )
     reference.fit(everygrams, vocabulary_text=model.outcomes + [BOS])
     compared = 0
     for level in range(2, order + 1):
@@ -238,7 +266,8 @@ def test_agrees_with_nltk_where_both_define_the_same_terms(vocab):
     total = sum(unigram.values())
     for token in model.outcomes:
         assert reference.estimator.unigram_score(token) == pytest.approx(
-            unigram.get((token,), 0) / total, rel=1e-12)
+            unigram.get((token,), 0) / total, rel=1e-12
+        )
 
 
 def test_bad_arguments_are_named(vocab):

@@ -369,8 +369,12 @@ def test_dtypes_are_kept_and_promoted_never_downcast():
 def step_inputs():
     p = random_lstm(np.random.default_rng(0), 2, 1, 3, 5)
     return {
-        "x": p["x"][:, 0], "h_prev": p["h0"], "c_prev": p["c0"],
-        "Wx": p["Wx"], "Wh": p["Wh"], "b": p["b"],
+        "x": p["x"][:, 0],
+        "h_prev": p["h0"],
+        "c_prev": p["c0"],
+        "Wx": p["Wx"],
+        "Wh": p["Wh"],
+        "b": p["b"],
     }
 
 

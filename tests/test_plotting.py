@@ -52,8 +52,11 @@ def test_unrolled_rnn_with_gradients_adds_losses_and_backward_arrows():
     with_gradients = draw_unrolled_rnn(3, show_gradients=True)
     assert {"$L_1$", "$L_2$", "$L_3$"} <= set(texts(with_gradients))
     assert not any(label.startswith("$L_") for label in texts(plain))
-    red = [p for p in with_gradients.patches
-           if isinstance(p, FancyArrowPatch) and p.get_linestyle() == "--"]
+    red = [
+        p
+        for p in with_gradients.patches
+        if isinstance(p, FancyArrowPatch) and p.get_linestyle() == "--"
+    ]
     assert len(red) == 3 * 3  # loss->output, output->state, state->previous state, per step
 
 
@@ -67,8 +70,12 @@ def test_unrolled_rnn_rejects_bad_steps():
 def test_task_shapes_draw_inputs_and_outputs_where_each_shape_has_them():
     axes = draw_task_shapes()
     titles = [ax.get_title() for ax in axes]
-    assert titles == ["one-to-many", "many-to-one", "many-to-many, aligned",
-                      "many-to-many, unaligned"]
+    assert titles == [
+        "one-to-many",
+        "many-to-one",
+        "many-to-many, aligned",
+        "many-to-many, unaligned",
+    ]
     boxes = [count(ax, FancyBboxPatch) for ax in axes]
     # states + inputs + outputs: 4+1+4, 4+4+1, 4+4+4, 6+3+3
     assert boxes == [9, 9, 12, 12]
@@ -103,7 +110,7 @@ def assert_readable(ax):
     inside = ax.bbox
     labels = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_text()]
     for i, (first, box) in enumerate(labels):
-        for second, other in labels[i + 1:]:
+        for second, other in labels[i + 1 :]:
             assert not box.overlaps(other), f"{first!r} overlaps {second!r}"
     for patch in ax.patches:
         box = patch.get_window_extent(renderer)
@@ -111,8 +118,18 @@ def assert_readable(ax):
         assert inside.y0 <= box.y0 and box.y1 <= inside.y1, f"{patch} is cut off"
 
 
-LSTM_LABELS = {"$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$",
-               "$f_t$", "$i_t$", "$g_t$", "$o_t$", r"$i_t \odot g_t$"}
+LSTM_LABELS = {
+    "$c_{t-1}$",
+    "$c_t$",
+    "$h_{t-1}$",
+    "$h_t$",
+    "$x_t$",
+    "$f_t$",
+    "$i_t$",
+    "$g_t$",
+    "$o_t$",
+    r"$i_t \odot g_t$",
+}
 
 
 def test_lstm_cell_shows_every_state_and_gate():
@@ -163,8 +180,16 @@ def test_gru_cell_shows_every_state_and_gate(convention):
     ax = draw_gru_cell(convention=convention)
     assert isinstance(ax, Axes)
     labels = set(texts(ax))
-    assert {"$h_{t-1}$", "$h_t$", "$x_t$", "$r_t$", "$z_t$", "$1 - z_t$",
-            "update", "reset"} <= labels
+    assert {
+        "$h_{t-1}$",
+        "$h_t$",
+        "$x_t$",
+        "$r_t$",
+        "$z_t$",
+        "$1 - z_t$",
+        "update",
+        "reset",
+    } <= labels
 
 
 def test_gru_conventions_name_the_candidate_and_interpolate_differently():
@@ -186,8 +211,11 @@ def label_position(ax, label):
 def reset_multiply_y(ax, weights):
     """Height of the x node that shares its column with the W_hn box."""
     x, _ = label_position(ax, weights)
-    (y,) = [t.get_position()[1] for t in ax.texts
-            if t.get_text() == r"$\times$" and t.get_position()[0] == x]
+    (y,) = [
+        t.get_position()[1]
+        for t in ax.texts
+        if t.get_text() == r"$\times$" and t.get_position()[0] == x
+    ]
     return y
 
 
@@ -216,12 +244,16 @@ def test_gru_cell_rejects_an_unknown_convention():
         draw_gru_cell(convention="keras")
 
 
-@pytest.mark.parametrize("draw", [
-    draw_lstm_cell,
-    lambda: draw_lstm_cell(highlight_cell_path=False),
-    lambda: draw_gru_cell(convention="pytorch"),
-    lambda: draw_gru_cell(convention="textbook"),
-], ids=["lstm", "lstm-plain", "gru-pytorch", "gru-textbook"])
+@pytest.mark.parametrize(
+    "draw",
+    [
+        draw_lstm_cell,
+        lambda: draw_lstm_cell(highlight_cell_path=False),
+        lambda: draw_gru_cell(convention="pytorch"),
+        lambda: draw_gru_cell(convention="textbook"),
+    ],
+    ids=["lstm", "lstm-plain", "gru-pytorch", "gru-textbook"],
+)
 def test_cells_are_readable_at_book_size(draw):
     assert_readable(draw())
 
@@ -261,8 +293,11 @@ def test_stacked_rnn_has_a_state_per_layer_and_step_and_dropout_only_between_lay
 
 
 def red_arrows(ax):
-    return [p for p in ax.patches if isinstance(p, FancyArrowPatch)
-            and same_color(p.get_edgecolor(), COLORS["gradient"])]
+    return [
+        p
+        for p in ax.patches
+        if isinstance(p, FancyArrowPatch) and same_color(p.get_edgecolor(), COLORS["gradient"])
+    ]
 
 
 def test_bidirectional_rnn_draws_the_padding_bug_only_without_lengths():
@@ -309,9 +344,7 @@ def test_encoder_decoder_with_attention_draws_one_line_per_source_word_by_weight
     from helpers.plotting import draw_encoder_decoder
 
     source, target = ["one", "hundred", "and", "five"], ["1", "0", "5"]
-    weights = np.array([[0.7, 0.2, 0.05, 0.05],
-                        [0.1, 0.6, 0.2, 0.1],
-                        [0.05, 0.05, 0.1, 0.8]])
+    weights = np.array([[0.7, 0.2, 0.05, 0.05], [0.1, 0.6, 0.2, 0.1], [0.05, 0.05, 0.1, 0.8]])
     for step in range(3):
         ax = draw_encoder_decoder(source, target, weights=weights, step=step)
         labels = texts(ax)
@@ -330,18 +363,21 @@ def test_encoder_decoder_with_attention_draws_one_line_per_source_word_by_weight
     assert "$c_{1}$" in texts(default)
 
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    (dict(source=[], target=["1"]), ValueError, "at least one token"),
-    (dict(target=[]), ValueError, "at least one token"),
-    (dict(weights=[[1.0, 0.0]]), ValueError, r"\(T, S\) = \(2, 2\)"),
-    (dict(weights=[[1.0, 0.0, 0.0]] * 2), ValueError, r"\(T, S\) = \(2, 2\)"),
-    (dict(step=0), ValueError, "weights"),
-    (dict(weights=[[1.0, 0.0]] * 2, step=2), ValueError, "step"),
-    (dict(weights=[[1.0, 0.0]] * 2, step=-1), ValueError, "step"),
-    (dict(weights=[[1.0, 0.0]] * 2, step=True), ValueError, "step"),
-    (dict(weights=[[1.0, 0.0]] * 2, step=0.0), ValueError, "step"),
-    (dict(ax="axes"), TypeError, "ax"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(source=[], target=["1"]), ValueError, "at least one token"),
+        (dict(target=[]), ValueError, "at least one token"),
+        (dict(weights=[[1.0, 0.0]]), ValueError, r"\(T, S\) = \(2, 2\)"),
+        (dict(weights=[[1.0, 0.0, 0.0]] * 2), ValueError, r"\(T, S\) = \(2, 2\)"),
+        (dict(step=0), ValueError, "weights"),
+        (dict(weights=[[1.0, 0.0]] * 2, step=2), ValueError, "step"),
+        (dict(weights=[[1.0, 0.0]] * 2, step=-1), ValueError, "step"),
+        (dict(weights=[[1.0, 0.0]] * 2, step=True), ValueError, "step"),
+        (dict(weights=[[1.0, 0.0]] * 2, step=0.0), ValueError, "step"),
+        (dict(ax="axes"), TypeError, "ax"),
+    ],
+)
 def test_encoder_decoder_rejects_bad_arguments(kwargs, error, words):
     from helpers.plotting import draw_encoder_decoder
 
@@ -378,11 +414,14 @@ def test_attention_heat_map_shows_the_weights_with_the_tokens_as_ticks():
     assert plot_attention(np.eye(2), ["a", "b"], ["c", "d"], ax=given) is given
 
 
-@pytest.mark.parametrize("weights, error, words", [
-    ([[1.0, 0.0]], ValueError, r"\(2, 3\)"),
-    ([[1.0, 0.0, 0.0]] * 3, ValueError, r"\(2, 3\)"),
-    ([1.0, 0.0, 0.0], ValueError, r"\(len\(target\), len\(source\)\)"),
-])
+@pytest.mark.parametrize(
+    "weights, error, words",
+    [
+        ([[1.0, 0.0]], ValueError, r"\(2, 3\)"),
+        ([[1.0, 0.0, 0.0]] * 3, ValueError, r"\(2, 3\)"),
+        ([1.0, 0.0, 0.0], ValueError, r"\(len\(target\), len\(source\)\)"),
+    ],
+)
 def test_attention_heat_map_rejects_weights_of_the_wrong_shape(weights, error, words):
     from helpers.plotting import plot_attention
 
@@ -395,9 +434,11 @@ def test_attention_heat_map_rejects_weights_of_the_wrong_shape(weights, error, w
 def test_accuracy_by_length_draws_one_labelled_line_per_curve():
     from helpers.plotting import plot_accuracy_by_length
 
-    curves = {"no attention": ([1, 2, 3, 4], [1.0, 0.9, 0.5, 0.2]),
-              "additive": ([1, 2, 3, 4], [1.0, 1.0, 0.95, 0.9]),
-              "dot": ([2, 4], [0.8, 0.7])}
+    curves = {
+        "no attention": ([1, 2, 3, 4], [1.0, 0.9, 0.5, 0.2]),
+        "additive": ([1, 2, 3, 4], [1.0, 1.0, 0.95, 0.9]),
+        "dot": ([2, 4], [0.8, 0.7]),
+    }
     ax = plot_accuracy_by_length(curves)
     lines = ax.get_lines()
     assert len(lines) == len(curves)
@@ -412,11 +453,14 @@ def test_accuracy_by_length_draws_one_labelled_line_per_curve():
     assert plot_accuracy_by_length({"a": ([1], [0.5])}, ax=given) is given
 
 
-@pytest.mark.parametrize("curves, error, words", [
-    ({}, TypeError, "curves"),
-    ([([1], [1.0])], TypeError, "curves"),
-    ({"a": ([1, 2], [1.0])}, ValueError, "curves\\['a'\\]"),
-])
+@pytest.mark.parametrize(
+    "curves, error, words",
+    [
+        ({}, TypeError, "curves"),
+        ([([1], [1.0])], TypeError, "curves"),
+        ({"a": ([1, 2], [1.0])}, ValueError, "curves\\['a'\\]"),
+    ],
+)
 def test_accuracy_by_length_rejects_bad_curves(curves, error, words):
     from helpers.plotting import plot_accuracy_by_length
 
@@ -431,19 +475,29 @@ def test_encoder_decoder_is_readable_at_book_size(step):
     from helpers.plotting import draw_encoder_decoder
 
     weights = None if step is None else np.full((4, 4), 0.25)
-    assert_readable(draw_encoder_decoder(["one", "hundred", "and", "five"], ["1", "0", "5", "<eos>"],
-                                         weights=weights, step=step))
+    assert_readable(
+        draw_encoder_decoder(
+            ["one", "hundred", "and", "five"], ["1", "0", "5", "<eos>"], weights=weights, step=step
+        )
+    )
 
 
 def test_learning_curves_draw_train_dashed_validation_solid_and_the_kept_epoch():
     from helpers.plotting import plot_learning_curves
     from helpers.training import History
 
-    history = History(records=[{"epoch": e, "train_loss": 1 / e, "val_loss": v}
-                               for e, v in zip((1, 2, 3, 4), (1.0, 0.6, 0.5, 0.55))],
-                      best_epoch=3)
-    ax = plot_learning_curves({"GRU": history, "LSTM": {"validation": [0.9, 0.7]}},
-                              baselines={"bigram": 0.8}, ylabel="cross-entropy")
+    history = History(
+        records=[
+            {"epoch": e, "train_loss": 1 / e, "val_loss": v}
+            for e, v in zip((1, 2, 3, 4), (1.0, 0.6, 0.5, 0.55))
+        ],
+        best_epoch=3,
+    )
+    ax = plot_learning_curves(
+        {"GRU": history, "LSTM": {"validation": [0.9, 0.7]}},
+        baselines={"bigram": 0.8},
+        ylabel="cross-entropy",
+    )
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert lines["GRU, training"].get_linestyle() == "--"
     assert list(lines["GRU, training"].get_ydata()) == [1, 0.5, 1 / 3, 0.25]

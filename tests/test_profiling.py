@@ -9,8 +9,7 @@ import torch
 from scipy import stats
 
 from helpers.evidence import ClaimNotSupported
-from helpers.profiling import (expect_timing, interleaved_times, operator_times, time_ratio,
-                               timing)
+from helpers.profiling import expect_timing, interleaved_times, operator_times, time_ratio, timing
 
 
 def work():
@@ -26,8 +25,9 @@ def test_every_operator_is_counted_with_its_calls():
     assert by_name["aten::mm"]["calls"] == 3
     assert by_name["aten::sigmoid"]["calls"] == 3
     assert sum(row["share"] for row in rows) == pytest.approx(1.0)
-    assert [row["self_ms"] for row in rows] == sorted((row["self_ms"] for row in rows),
-                                                      reverse=True)
+    assert [row["self_ms"] for row in rows] == sorted(
+        (row["self_ms"] for row in rows), reverse=True
+    )
 
 
 def test_the_warmup_calls_are_not_profiled():
@@ -41,10 +41,13 @@ def test_nothing_reaches_stderr(capfd):
     assert capfd.readouterr().err == ""
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(function=3), TypeError, "function must be callable"),
-    (dict(function=work, warmup=-1), ValueError, "warmup"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(function=3), TypeError, "function must be callable"),
+        (dict(function=work, warmup=-1), ValueError, "warmup"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         operator_times(**kwargs)
@@ -58,6 +61,7 @@ def test_repeated_profiles_take_the_median_per_operator():
 
 
 # --- timing in turns, and ratios with intervals ------------------------------------------------
+
 
 def test_functions_are_timed_in_turns_in_a_rotating_order():
     order = []
@@ -77,16 +81,17 @@ def test_without_warmup_one_call_is_timed_to_choose_the_number_of_calls():
 
 def test_each_timing_lasts_at_least_min_time():
     calls = []
-    times = interleaved_times({"fast": lambda: calls.append(1)}, repeats=3, min_time=0.01,
-                              warmup=0)
+    times = interleaved_times({"fast": lambda: calls.append(1)}, repeats=3, min_time=0.01, warmup=0)
     assert len(calls) > 3  # several calls per timing, so each lasts >= 10 ms
     assert np.all(times["fast"] < 0.01)
 
 
 def test_a_slower_function_is_measured_slower():
-    times = interleaved_times({"sleep 1 ms": lambda: time.sleep(0.001),
-                               "sleep 4 ms": lambda: time.sleep(0.004)}, repeats=5,
-                              min_time=0.004)
+    times = interleaved_times(
+        {"sleep 1 ms": lambda: time.sleep(0.001), "sleep 4 ms": lambda: time.sleep(0.004)},
+        repeats=5,
+        min_time=0.004,
+    )
     ratio = time_ratio(times["sleep 4 ms"], times["sleep 1 ms"], names=("4 ms", "1 ms"))
     assert ratio.median > 2 and ratio.verdict() == "1 ms is faster"
 
@@ -133,18 +138,21 @@ def test_verdicts_follow_the_interval_and_the_margin():
     assert "median of 9 paired repeats" in str(mixed)
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: interleaved_times({}), TypeError, "non-empty dict"),
-    (lambda: interleaved_times({"a": 3}), TypeError, r"functions\['a'\] must be callable"),
-    (lambda: interleaved_times({"a": print}, repeats=2), ValueError, "repeats"),
-    (lambda: interleaved_times({"a": print}, min_time=0), ValueError, "min_time"),
-    (lambda: time_ratio([1, 2, 3, 4], [1, 2, 3]), ValueError, "same repeats"),
-    (lambda: time_ratio([1, 2, 3], [1, 2, -3]), ValueError, "times > 0"),
-    (lambda: time_ratio([1, 2, 3], [1, 2, 3], names="ab"), TypeError, "names"),
-    (lambda: time_ratio([1, 2, 3], [1, 2, 3], confidence=95), ValueError, "confidence"),
-    (lambda: timing([1.0, 2.0]), ValueError, "at least 3"),
-    (lambda: time_ratio([1, 2, 3], [1, 2, 3]).verdict(margin=0.5), ValueError, "margin"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: interleaved_times({}), TypeError, "non-empty dict"),
+        (lambda: interleaved_times({"a": 3}), TypeError, r"functions\['a'\] must be callable"),
+        (lambda: interleaved_times({"a": print}, repeats=2), ValueError, "repeats"),
+        (lambda: interleaved_times({"a": print}, min_time=0), ValueError, "min_time"),
+        (lambda: time_ratio([1, 2, 3, 4], [1, 2, 3]), ValueError, "same repeats"),
+        (lambda: time_ratio([1, 2, 3], [1, 2, -3]), ValueError, "times > 0"),
+        (lambda: time_ratio([1, 2, 3], [1, 2, 3], names="ab"), TypeError, "names"),
+        (lambda: time_ratio([1, 2, 3], [1, 2, 3], confidence=95), ValueError, "confidence"),
+        (lambda: timing([1.0, 2.0]), ValueError, "at least 3"),
+        (lambda: time_ratio([1, 2, 3], [1, 2, 3]).verdict(margin=0.5), ValueError, "margin"),
+    ],
+)
 def test_bad_arguments_to_the_timers_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()

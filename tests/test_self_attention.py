@@ -53,8 +53,13 @@ def test_matches_torch_multihead_attention_with_one_head(causal):
 
 
 @settings(max_examples=40, deadline=None)
-@given(N=st.integers(1, 3), T=st.integers(1, 6), D=st.integers(1, 6), causal=st.booleans(),
-       data=st.data())
+@given(
+    N=st.integers(1, 3),
+    T=st.integers(1, 6),
+    D=st.integers(1, 6),
+    causal=st.booleans(),
+    data=st.data(),
+)
 def test_matches_torch_on_the_real_positions_of_padded_sequences(N, T, D, causal, data):
     lengths = torch.tensor(data.draw(st.lists(st.integers(1, T), min_size=N, max_size=N)))
     torch.manual_seed(data.draw(st.integers(0, 1000)))
@@ -92,8 +97,9 @@ def test_a_causal_output_ignores_the_future_and_a_plain_one_does_not():
     for t in range(5):
         changed = x.clone()
         changed[:, t + 1 :] = randn(2, 5 - t, 4, seed=t + 10)
-        torch.testing.assert_close(causal(changed)[0][:, : t + 1], causal(x)[0][:, : t + 1],
-                                   atol=0, rtol=0)
+        torch.testing.assert_close(
+            causal(changed)[0][:, : t + 1], causal(x)[0][:, : t + 1], atol=0, rtol=0
+        )
         assert not torch.allclose(plain(changed)[0][:, : t + 1], plain(x)[0][:, : t + 1])
     # the first position attends to itself alone: its output is W_o(W_v x_0)
     torch.testing.assert_close(causal(x)[0][:, 0], causal.W_o(causal.W_v(x[:, 0])))
@@ -123,29 +129,45 @@ def test_gradients_agree_with_torch():
     (torch_call(mha, theirs, None, True)[0] * target).sum().backward()
     torch.testing.assert_close(ours.grad, theirs.grad)
     torch.testing.assert_close(attention.W_o.weight.grad, mha.out_proj.weight.grad)
-    in_proj = torch.cat([attention.W_q.weight.grad, attention.W_k.weight.grad,
-                         attention.W_v.weight.grad])
+    in_proj = torch.cat(
+        [attention.W_q.weight.grad, attention.W_k.weight.grad, attention.W_v.weight.grad]
+    )
     torch.testing.assert_close(in_proj, mha.in_proj_weight.grad)
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda a: a(torch.zeros(3, 4, dtype=DTYPE)), ValueError, "x must have 3 dimensions"),
-    (lambda a: a(torch.zeros(1, 3, 5, dtype=DTYPE)), ValueError, "embed_dim"),
-    (lambda a: a(torch.zeros(1, 3, 4, dtype=torch.long)), TypeError, "floating-point"),
-    (lambda a: a("x"), TypeError, "x"),
-    (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3, 0])), ValueError,
-     "between 1 and T = 3"),
-    (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3, 4])), ValueError,
-     "between 1 and T = 3"),
-    (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3])), ValueError,
-     r"lengths must be an integer tensor of shape \(N,\) = \(2,\)"),
-    (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3.0, 2.0])), ValueError,
-     "lengths must be an integer tensor"),
-    (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), [3, 2]), ValueError, "lengths"),
-    (lambda a: SelfAttention(0), ValueError, "embed_dim"),
-    (lambda a: SelfAttention(4, causal="yes"), ValueError, "causal"),
-    (lambda a: SelfAttention(4, causal=1), ValueError, "causal"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda a: a(torch.zeros(3, 4, dtype=DTYPE)), ValueError, "x must have 3 dimensions"),
+        (lambda a: a(torch.zeros(1, 3, 5, dtype=DTYPE)), ValueError, "embed_dim"),
+        (lambda a: a(torch.zeros(1, 3, 4, dtype=torch.long)), TypeError, "floating-point"),
+        (lambda a: a("x"), TypeError, "x"),
+        (
+            lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3, 0])),
+            ValueError,
+            "between 1 and T = 3",
+        ),
+        (
+            lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3, 4])),
+            ValueError,
+            "between 1 and T = 3",
+        ),
+        (
+            lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3])),
+            ValueError,
+            r"lengths must be an integer tensor of shape \(N,\) = \(2,\)",
+        ),
+        (
+            lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), torch.tensor([3.0, 2.0])),
+            ValueError,
+            "lengths must be an integer tensor",
+        ),
+        (lambda a: a(torch.zeros(2, 3, 4, dtype=DTYPE), [3, 2]), ValueError, "lengths"),
+        (lambda a: SelfAttention(0), ValueError, "embed_dim"),
+        (lambda a: SelfAttention(4, causal="yes"), ValueError, "causal"),
+        (lambda a: SelfAttention(4, causal=1), ValueError, "causal"),
+    ],
+)
 def test_bad_input_is_rejected_clearly(call, error, words):
     with pytest.raises(error, match=words):
         call(SelfAttention(4, dtype=DTYPE))

@@ -16,10 +16,17 @@ SOURCES = [[3, 4, 4], [4], [3, 3, 4, 3, 4]]
 
 def model(attention, seed=0):
     torch.manual_seed(seed)
-    attend = {"none": None, "additive": AdditiveAttention(H, H, 6, dtype=DTYPE),
-              "dot": DotProductAttention()}[attention]
-    return Seq2Seq(Encoder(V, E, H, dtype=DTYPE), Decoder(V, E, H, attention=attend, dtype=DTYPE),
-                   bos_id=BOS, eos_id=EOS).eval()
+    attend = {
+        "none": None,
+        "additive": AdditiveAttention(H, H, 6, dtype=DTYPE),
+        "dot": DotProductAttention(),
+    }[attention]
+    return Seq2Seq(
+        Encoder(V, E, H, dtype=DTYPE),
+        Decoder(V, E, H, attention=attend, dtype=DTYPE),
+        bos_id=BOS,
+        eos_id=EOS,
+    ).eval()
 
 
 def padded(sources):
@@ -54,15 +61,18 @@ def test_greedy_decoding_follows_the_teacher_forced_argmax(attention):
         assert 1 <= len(row) <= 6
         assert EOS not in row[:-1], "decoding goes on after <eos>"
         assert row[-1] == EOS or len(row) == 6, "decoding stopped before <eos> and max_length"
-        logits = seq2seq(source[n : n + 1, : len(SOURCES[n])], lengths[n : n + 1],
-                         torch.tensor([[BOS] + row[:-1]]))
+        logits = seq2seq(
+            source[n : n + 1, : len(SOURCES[n])],
+            lengths[n : n + 1],
+            torch.tensor([[BOS] + row[:-1]]),
+        )
         assert logits[0].argmax(-1).tolist() == row
         if attention == "none":
             assert maps[n] is None
         else:
             assert maps[n].shape == (len(row), source.shape[1])
             torch.testing.assert_close(maps[n].sum(-1), torch.ones(len(row), dtype=DTYPE))
-            assert torch.all(maps[n][:, len(SOURCES[n]):] == 0)
+            assert torch.all(maps[n][:, len(SOURCES[n]) :] == 0)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -92,14 +102,22 @@ def test_a_wide_beam_finds_the_best_output_that_enumeration_finds(seed, length_p
         for row in itertools.product([3, 4, EOS, 0, BOS], repeat=length):
             if EOS not in row[:-1] and (row[-1] == EOS or length == max_length):
                 outputs.add(row)
-    for n, s in enumerate(SOURCES):
+    for s in SOURCES:
         source, lengths = padded([s])
         # GNMT's length penalty (Wu et al. 2016): divide by ((5 + |Y|) / 6) ** alpha
-        scored = {o: log_probability(seq2seq, source, lengths, list(o))
-                  / ((5 + len(o)) / 6) ** length_penalty for o in outputs}
+        scored = {
+            o: log_probability(seq2seq, source, lengths, list(o))
+            / ((5 + len(o)) / 6) ** length_penalty
+            for o in outputs
+        }
         best = max(scored, key=scored.get)
-        (tokens, score), = seq2seq.beam_search(source, lengths, beam_width=V ** max_length,
-                                               max_length=max_length, length_penalty=length_penalty)
+        ((tokens, score),) = seq2seq.beam_search(
+            source,
+            lengths,
+            beam_width=V**max_length,
+            max_length=max_length,
+            length_penalty=length_penalty,
+        )
         assert tuple(tokens) == best
         assert score == pytest.approx(scored[best], abs=1e-9)
 
@@ -109,7 +127,9 @@ def test_bad_input_is_rejected_clearly():
     source, lengths = padded(SOURCES)
     with pytest.raises(ValueError, match="source must be an integer tensor"):
         seq2seq(source.double(), lengths, source)
-    with pytest.raises(ValueError, match=r"source_lengths must be an integer tensor of shape \(N,\) = \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"source_lengths must be an integer tensor of shape \(N,\) = \(3,\)"
+    ):
         seq2seq(source, lengths[:2], source)
     with pytest.raises(ValueError, match="between 1 and S = 5"):
         seq2seq(source, torch.tensor([3, 0, 5]), source)
@@ -127,14 +147,22 @@ def test_teacher_forcing_with_the_masked_loss_learns_to_reverse_short_sequences(
     from helpers.text import IGNORE_INDEX, sequence_loss
 
     torch.manual_seed(0)
-    seq2seq = Seq2Seq(Encoder(V, 8, 16), Decoder(V, 8, 16, attention=DotProductAttention()),
-                      bos_id=BOS, eos_id=EOS)
+    seq2seq = Seq2Seq(
+        Encoder(V, 8, 16),
+        Decoder(V, 8, 16, attention=DotProductAttention()),
+        bos_id=BOS,
+        eos_id=EOS,
+    )
     generator = torch.Generator().manual_seed(0)
     optimizer = torch.optim.Adam(seq2seq.parameters(), lr=0.02)
     losses = []
     for _ in range(60):
-        sources = [torch.randint(3, 5, (int(torch.randint(1, 5, (1,), generator=generator)),),
-                                 generator=generator).tolist() for _ in range(32)]
+        sources = [
+            torch.randint(
+                3, 5, (int(torch.randint(1, 5, (1,), generator=generator)),), generator=generator
+            ).tolist()
+            for _ in range(32)
+        ]
         source, lengths = padded(sources)
         targets = [s[::-1] + [EOS] for s in sources]
         T = max(map(len, targets))
@@ -162,8 +190,9 @@ def test_keys_prepared_once_give_what_every_step_computes_itself(attention):
     for t in range(target_inputs.shape[1]):
         logits, state, _ = seq2seq.decoder.step(target_inputs[:, t], state, memory, final, lengths)
         stepped.append(logits)
-    torch.testing.assert_close(seq2seq(source, lengths, target_inputs), torch.stack(stepped, 1),
-                               atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        seq2seq(source, lengths, target_inputs), torch.stack(stepped, 1), atol=1e-12, rtol=0
+    )
 
 
 def test_additive_attention_with_projected_keys_equals_without():
@@ -184,6 +213,7 @@ def test_the_gnmt_length_penalty_is_the_published_formula():
     for length in (1, 3, 10):
         for alpha in (0.0, 0.6, 1.0):
             assert gnmt_length_penalty(length, alpha) == pytest.approx(
-                (5 + length) ** alpha / 6 ** alpha, rel=1e-12)
+                (5 + length) ** alpha / 6**alpha, rel=1e-12
+            )
     assert gnmt_length_penalty(7, 0.0) == 1.0
     assert gnmt_length_penalty(1, 0.8) == pytest.approx(1.0)

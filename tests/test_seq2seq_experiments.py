@@ -30,20 +30,35 @@ from helpers.seq2seq_experiments import (
 )
 from helpers.text import IGNORE_INDEX, Vocab, shared_groups
 
-PAIRS = [("one", "1"), ("twenty one", "21"), ("two", "2"), ("one hundred and five", "105"),
-         ("twenty two", "22"), ("five", "5"), ("one hundred and twenty", "120"),
-         ("two hundred", "200"), ("one hundred", "100"), ("twenty", "20")]
+PAIRS = [
+    ("one", "1"),
+    ("twenty one", "21"),
+    ("two", "2"),
+    ("one hundred and five", "105"),
+    ("twenty two", "22"),
+    ("five", "5"),
+    ("one hundred and twenty", "120"),
+    ("two hundred", "200"),
+    ("one hundred", "100"),
+    ("twenty", "20"),
+]
 SOURCE = Vocab([s for s, _ in PAIRS], level="word")
 TARGET = Vocab([t for _, t in PAIRS], level="char")
 
 
 def small_model(attention="additive", seed=0, dtype=torch.float32):
     torch.manual_seed(seed)
-    attend = {"none": None, "additive": AdditiveAttention(8, 8, 6, dtype=dtype),
-              "dot": DotProductAttention()}[attention]
-    return Seq2Seq(Encoder(len(SOURCE), 4, 8, dtype=dtype),
-                   Decoder(len(TARGET), 4, 8, attention=attend, dtype=dtype),
-                   bos_id=TARGET.bos_id, eos_id=TARGET.eos_id)
+    attend = {
+        "none": None,
+        "additive": AdditiveAttention(8, 8, 6, dtype=dtype),
+        "dot": DotProductAttention(),
+    }[attention]
+    return Seq2Seq(
+        Encoder(len(SOURCE), 4, 8, dtype=dtype),
+        Decoder(len(TARGET), 4, 8, attention=attend, dtype=dtype),
+        bos_id=TARGET.bos_id,
+        eos_id=TARGET.eos_id,
+    )
 
 
 # --- the chapters' task: split by number
@@ -88,7 +103,9 @@ def test_the_task_is_cached_and_refuses_unknown_settings(task):
 
 def test_the_vocabularies_come_from_training_and_cover_the_held_out_words(task):
     splits, source_vocab, target_vocab = task
-    held_out_words = {w for name in ("validation", "test") for s, _ in splits[name] for w in s.split()}
+    held_out_words = {
+        w for name in ("validation", "test") for s, _ in splits[name] for w in s.split()
+    }
     assert held_out_words <= set(source_vocab.itos)
     assert set("0123456789") <= set(target_vocab.itos)
 
@@ -97,8 +114,13 @@ def test_the_vocabularies_come_from_training_and_cover_the_held_out_words(task):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_number_translator_builds_the_model_asked_for(task, attention, bidirectional):
     _, source_vocab, target_vocab = task
-    model = number_translator(source_vocab, target_vocab, attention=attention,
-                              bidirectional=bidirectional, dtype=torch.float64)
+    model = number_translator(
+        source_vocab,
+        target_vocab,
+        attention=attention,
+        bidirectional=bidirectional,
+        dtype=torch.float64,
+    )
     assert model.encoder.bidirectional is bidirectional
     assert (model.decoder.attention is None) == (attention is None)
     assert next(model.parameters()).dtype == torch.float64
@@ -118,18 +140,21 @@ def test_teacher_forced_sequence_exact_match_is_greedy_exact_match(attention, se
     # part-trained, so that some pairs are right and some wrong
     for _ in range(seed * 4 + 4):
         for batch, targets in loader:
-            loss = torch.nn.functional.cross_entropy(model(batch).transpose(1, 2), targets,
-                                                     ignore_index=IGNORE_INDEX)
+            loss = torch.nn.functional.cross_entropy(
+                model(batch).transpose(1, 2), targets, ignore_index=IGNORE_INDEX
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
     model.eval()
-    batch, targets = next(iter(make_translation_loader(PAIRS, SOURCE, TARGET,
-                                                       batch_size=len(PAIRS), shuffle=False)))
+    batch, targets = next(
+        iter(make_translation_loader(PAIRS, SOURCE, TARGET, batch_size=len(PAIRS), shuffle=False))
+    )
     with torch.no_grad():
         teacher_forced = sequence_exact_match(model(batch), targets).item()
-    greedy = exact_match(translate(model, [s for s, _ in PAIRS], SOURCE, TARGET, max_length=6),
-                         [t for _, t in PAIRS])
+    greedy = exact_match(
+        translate(model, [s for s, _ in PAIRS], SOURCE, TARGET, max_length=6), [t for _, t in PAIRS]
+    )
     assert teacher_forced == pytest.approx(greedy)
 
 
@@ -151,16 +176,37 @@ def test_the_exponential_schedule_makes_a_short_run_the_start_of_a_long_one():
     runs = []
     for epochs in (2, 5):
         model = small_model("additive")
-        history = train_translation(model, PAIRS, SOURCE, TARGET, epochs=epochs, batch_size=4,
-                                    max_lr=0.01, schedule="exponential", decay=0.5, seed=3,
-                                    val_pairs=PAIRS[:4], progress=False)
+        history = train_translation(
+            model,
+            PAIRS,
+            SOURCE,
+            TARGET,
+            epochs=epochs,
+            batch_size=4,
+            max_lr=0.01,
+            schedule="exponential",
+            decay=0.5,
+            seed=3,
+            val_pairs=PAIRS[:4],
+            progress=False,
+        )
         runs.append(history)
     for column in ("train_loss", "val_loss", "val_exact_match"):
         assert runs[0][column] == runs[1][column][:2]
     # while the one-cycle schedule's first epochs depend on the whole budget
-    one_cycle = [train_translation(small_model("additive"), PAIRS, SOURCE, TARGET, epochs=epochs,
-                                   batch_size=4, seed=3, progress=False)["train_loss"]
-                 for epochs in (2, 5)]
+    one_cycle = [
+        train_translation(
+            small_model("additive"),
+            PAIRS,
+            SOURCE,
+            TARGET,
+            epochs=epochs,
+            batch_size=4,
+            seed=3,
+            progress=False,
+        )["train_loss"]
+        for epochs in (2, 5)
+    ]
     assert one_cycle[0] != one_cycle[1][:2]
 
 
@@ -175,8 +221,19 @@ def test_the_exponential_schedule_multiplies_the_rate_by_decay_per_epoch():
 
     torch.optim.Adam.step = spy
     try:
-        train_translation(model, PAIRS, SOURCE, TARGET, epochs=3, batch_size=5, max_lr=0.01,
-                          schedule="exponential", decay=0.5, seed=0, progress=False)
+        train_translation(
+            model,
+            PAIRS,
+            SOURCE,
+            TARGET,
+            epochs=3,
+            batch_size=5,
+            max_lr=0.01,
+            schedule="exponential",
+            decay=0.5,
+            seed=0,
+            progress=False,
+        )
     finally:
         torch.optim.Adam.step = original
     steps = 2  # 10 pairs in batches of 5
@@ -189,23 +246,37 @@ def test_early_stopping_on_validation_exact_match_keeps_the_best_epoch():
     from helpers.training import EarlyStopping
 
     model = small_model("additive")
-    history = train_translation(model, PAIRS, SOURCE, TARGET, epochs=60, batch_size=4,
-                                max_lr=0.02, schedule="exponential", decay=0.95, seed=0,
-                                val_pairs=PAIRS, progress=False,
-                                early_stopping=EarlyStopping(patience=3, monitor="val_exact_match",
-                                                             mode="max"))
+    history = train_translation(
+        model,
+        PAIRS,
+        SOURCE,
+        TARGET,
+        epochs=60,
+        batch_size=4,
+        max_lr=0.02,
+        schedule="exponential",
+        decay=0.95,
+        seed=0,
+        val_pairs=PAIRS,
+        progress=False,
+        early_stopping=EarlyStopping(patience=3, monitor="val_exact_match", mode="max"),
+    )
     best = history.best_epoch
     assert history["val_exact_match"][best - 1] == max(history["val_exact_match"])
-    kept = exact_match(translate(model, [s for s, _ in PAIRS], SOURCE, TARGET, max_length=6),
-                       [t for _, t in PAIRS])
+    kept = exact_match(
+        translate(model, [s for s, _ in PAIRS], SOURCE, TARGET, max_length=6), [t for _, t in PAIRS]
+    )
     assert kept == pytest.approx(max(history["val_exact_match"]))
 
 
-@pytest.mark.parametrize("changes, error, words", [
-    ({"schedule": "cosine"}, ValueError, "schedule must be one of"),
-    ({"decay": 0.0}, ValueError, "decay must be a number in"),
-    ({"decay": 1.5}, ValueError, "decay must be a number in"),
-])
+@pytest.mark.parametrize(
+    "changes, error, words",
+    [
+        ({"schedule": "cosine"}, ValueError, "schedule must be one of"),
+        ({"decay": 0.0}, ValueError, "decay must be a number in"),
+        ({"decay": 1.5}, ValueError, "decay must be a number in"),
+    ],
+)
 def test_train_translation_rejects_bad_schedules(changes, error, words):
     arguments = {"epochs": 1, "schedule": "exponential", "progress": False, **changes}
     with pytest.raises(error, match=words):
@@ -232,8 +303,9 @@ def test_altered_attention_original_changes_nothing():
 
 def test_uniform_attention_reads_the_mean_of_the_valid_values():
     queries, keys, values, lengths = attention_inputs()
-    context, weights = AlteredAttention(DotProductAttention(), "uniform")(queries, keys, values,
-                                                                          lengths)
+    context, weights = AlteredAttention(DotProductAttention(), "uniform")(
+        queries, keys, values, lengths
+    )
     for n, length in enumerate(lengths.tolist()):
         torch.testing.assert_close(context[n], values[n, :length].mean(0).expand(2, -1))
         assert torch.all(weights[n, :, length:] == 0)
@@ -244,11 +316,14 @@ def test_permuted_attention_shuffles_each_rows_weights_among_its_valid_positions
     attention = AdditiveAttention(8, 8, 6, dtype=torch.float64)
     queries, keys, values, lengths = attention_inputs(seed)
     _, original = attention(queries, keys, values, lengths)
-    context, permuted = AlteredAttention(attention, "permute", seed=seed)(queries, keys, values,
-                                                                           lengths)
+    context, permuted = AlteredAttention(attention, "permute", seed=seed)(
+        queries, keys, values, lengths
+    )
     for n, length in enumerate(lengths.tolist()):
         for q in range(2):
-            assert sorted(permuted[n, q, :length].tolist()) == sorted(original[n, q, :length].tolist())
+            assert sorted(permuted[n, q, :length].tolist()) == sorted(
+                original[n, q, :length].tolist()
+            )
             assert torch.all(permuted[n, q, length:] == 0)
     torch.testing.assert_close(context, torch.bmm(permuted, values))
     assert not torch.equal(permuted, original)
@@ -313,8 +388,9 @@ def test_greedy_with_maps_gives_each_source_its_own_output_and_map(task):
 
     _, source_vocab, target_vocab = task
     torch.manual_seed(0)
-    model = number_translator(source_vocab, target_vocab, attention="additive",
-                              bidirectional=True).eval()
+    model = number_translator(
+        source_vocab, target_vocab, attention="additive", bidirectional=True
+    ).eval()
     sources = sources_of("validation")[:7]
     outputs, maps = greedy_with_maps(model, sources, batch_size=3)
     texts = translate(model, sources, source_vocab, target_vocab, max_length=12)
@@ -352,8 +428,11 @@ def test_the_encoder_bottleneck_artefact_is_what_its_script_says():
         outputs = split_outputs(run["outputs"]["validation"])
         if not run.get("reverse_source"):
             assert exact_match(outputs, references) == pytest.approx(
-                max(run["val_exact_match"]), abs=2e-3)
-        assert run["stopped_early"] or run["epochs"] == run.get("max_epochs", TRAINING["max_epochs"])
+                max(run["val_exact_match"]), abs=2e-3
+            )
+        assert run["stopped_early"] or run["epochs"] == run.get(
+            "max_epochs", TRAINING["max_epochs"]
+        )
 
 
 def test_the_attention_comparison_artefact_pairs_each_seed_with_both_models():
@@ -372,8 +451,9 @@ def test_the_attention_comparison_artefact_pairs_each_seed_with_both_models():
     assert [run["seed"] for run in artefact["runs"] if "weights" in run] == [0]
 
 
-@pytest.mark.parametrize("name, role", [("encoder_bottleneck", "grid"),
-                                        ("attention_comparison", None)])
+@pytest.mark.parametrize(
+    "name, role", [("encoder_bottleneck", "grid"), ("attention_comparison", None)]
+)
 def test_stored_weights_give_the_stored_validation_outputs(name, role):
     from helpers.artefacts import load_artefact
     from helpers.seq2seq_experiments import load_translator, translate_split

@@ -28,23 +28,32 @@ def batch_of(names):
 @pytest.mark.parametrize("implementation", ["torch", "scratch"])
 def test_a_padded_batch_gives_each_name_the_logits_and_loss_it_gets_alone(unit, implementation):
     torch.manual_seed(0)
-    model = FinalStateClassifier(len(VOCAB), 3, unit=unit, hidden_size=8, embedding_dim=4,
-                                 implementation=implementation, dtype=torch.float64)
+    model = FinalStateClassifier(
+        len(VOCAB),
+        3,
+        unit=unit,
+        hidden_size=8,
+        embedding_dim=4,
+        implementation=implementation,
+        dtype=torch.float64,
+    )
     model.embedding.to(torch.float64)
     targets = torch.tensor([0, 1, 2, 0, 1, 2])
     logits = model(batch_of(NAMES))
     alone = torch.cat([model(batch_of([name])) for name in NAMES])
     torch.testing.assert_close(logits, alone, atol=1e-6, rtol=0)
-    torch.testing.assert_close(F.cross_entropy(logits, targets), F.cross_entropy(alone, targets),
-                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        F.cross_entropy(logits, targets), F.cross_entropy(alone, targets), atol=1e-6, rtol=0
+    )
 
 
 @pytest.mark.parametrize("unit", ["RNN", "GRU", "LSTM"])
 def test_packed_torch_and_masked_scratch_give_the_same_logits_and_gradients(unit):
     torch.manual_seed(0)
     ref = FinalStateClassifier(len(VOCAB), 2, unit=unit, hidden_size=8, dtype=torch.float64)
-    ours = FinalStateClassifier(len(VOCAB), 2, unit=unit, hidden_size=8, dtype=torch.float64,
-                                implementation="scratch")
+    ours = FinalStateClassifier(
+        len(VOCAB), 2, unit=unit, hidden_size=8, dtype=torch.float64, implementation="scratch"
+    )
     ours.load_state_dict(ref.state_dict())
     batch = batch_of(NAMES)
     torch.testing.assert_close(ours(batch), ref(batch), atol=1e-12, rtol=0)
@@ -66,7 +75,11 @@ def test_final_states_picks_each_rows_last_real_step():
         (torch.zeros(2, 3), torch.ones(2, 3, dtype=torch.bool), r"\(N, T, H\)"),
         (torch.zeros(2, 3, 4), torch.ones(2, 3), "bool"),
         (torch.zeros(2, 3, 4), torch.ones(2, 4, dtype=torch.bool), r"\(N, T\) = \(2, 3\)"),
-        (torch.zeros(2, 3, 4), torch.tensor([[True, False, True], [True, True, True]]), "padding at the end"),
+        (
+            torch.zeros(2, 3, 4),
+            torch.tensor([[True, False, True], [True, True, True]]),
+            "padding at the end",
+        ),
         (torch.zeros(2, 3, 4), torch.tensor([[False] * 3, [True] * 3]), "no real step"),
     ],
 )
@@ -111,8 +124,14 @@ def test_a_short_training_run_decreases_the_loss_and_learns_the_training_names()
     loader = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=True, seed=0)
     torch.manual_seed(0)
     model = FinalStateClassifier(len(VOCAB), 2, hidden_size=16)
-    history = train(model, loader, F.cross_entropy, epochs=30,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=1e-2), progress=False)
+    history = train(
+        model,
+        loader,
+        F.cross_entropy,
+        epochs=30,
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
+        progress=False,
+    )
     losses = history["train_loss"]
     assert losses[-1] < 0.2 * losses[0]
     fixed = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=8, shuffle=False)

@@ -18,7 +18,13 @@ from helpers.sequence_labelling import (
     token_scores,
     window_features,
 )
-from helpers.text import IGNORE_INDEX, PaddedBatch, Vocab, make_sequence_loader, pad_sequences, sequence_loss
+from helpers.text import (
+    IGNORE_INDEX,
+    PaddedBatch,
+    Vocab,
+    make_sequence_loader,
+    sequence_loss,
+)
 from helpers.training import train
 
 WORDS = ["meaning", "network", "abc", "hyphenation"]
@@ -27,8 +33,10 @@ VOCAB = Vocab(WORDS)
 
 def labels_of(words):
     # a deterministic labelling: 1 after every vowel that is followed by a consonant
-    return [[int(c in "aeiou" and i + 1 < len(w) and w[i + 1] not in "aeiou")
-             for i, c in enumerate(w)] for w in words]
+    return [
+        [int(c in "aeiou" and i + 1 < len(w) and w[i + 1] not in "aeiou") for i, c in enumerate(w)]
+        for w in words
+    ]
 
 
 @pytest.mark.parametrize("delay", [0, 1, 3])
@@ -39,7 +47,7 @@ def test_labelling_dataset_delays_targets_behind_end_tokens(delay):
         x, y = dataset[index]
         assert len(x) == len(y) == len(word) + delay
         assert x[: len(word)].tolist() == VOCAB.encode(word)
-        assert x[len(word):].tolist() == [VOCAB.eos_id] * delay
+        assert x[len(word) :].tolist() == [VOCAB.eos_id] * delay
         assert y[:delay].tolist() == [IGNORE_INDEX] * delay
         assert y[delay:].tolist() == row
 
@@ -48,10 +56,18 @@ def test_labelling_dataset_delays_targets_behind_end_tokens(delay):
 @pytest.mark.parametrize("implementation", ["torch", "scratch"])
 def test_a_padded_batch_gives_each_word_its_own_logits_and_loss(unit, implementation):
     torch.manual_seed(0)
-    model = Tagger(len(VOCAB), unit=unit, hidden_size=8, embedding_dim=4,
-                   implementation=implementation, dtype=torch.float64)
+    model = Tagger(
+        len(VOCAB),
+        unit=unit,
+        hidden_size=8,
+        embedding_dim=4,
+        implementation=implementation,
+        dtype=torch.float64,
+    )
     dataset = labelling_dataset(WORDS, labels_of(WORDS), VOCAB, delay=2)
-    (batch, targets), = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False)
+    ((batch, targets),) = make_sequence_loader(
+        dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False
+    )
     logits = model(batch)
     total, count = 0.0, 0
     for n in range(len(WORDS)):
@@ -134,8 +150,14 @@ def test_a_short_training_run_decreases_the_loss():
     loader = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=8, shuffle=True, seed=0)
     torch.manual_seed(0)
     model = Tagger(len(VOCAB), hidden_size=16)
-    history = train(model, loader, sequence_loss, epochs=25,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=1e-2), progress=False)
+    history = train(
+        model,
+        loader,
+        sequence_loss,
+        epochs=25,
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
+        progress=False,
+    )
     assert history["train_loss"][-1] < 0.3 * history["train_loss"][0]
     assert predict_labels(model, WORDS, VOCAB, delay=1) == labels_of(WORDS)
 
@@ -206,7 +228,7 @@ def test_tagger_dropout_acts_on_the_non_recurrent_connections_only_while_trainin
     dropped = Tagger(len(VOCAB), hidden_size=8, embedding_dim=4, dropout=0.5)
     assert list(plain.state_dict()) == list(dropped.state_dict())  # no new parameters
     dataset = labelling_dataset(WORDS, labels_of(WORDS), VOCAB)
-    (batch, _), = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False)
+    ((batch, _),) = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False)
     dropped.eval()
     torch.testing.assert_close(dropped(batch), plain(batch))
     dropped.train()
@@ -220,21 +242,43 @@ def test_tagger_dropout_acts_on_the_non_recurrent_connections_only_while_trainin
 def test_fit_tagger_stops_when_validation_stops_improving_and_keeps_the_best_weights():
     words = {"train": WORDS * 8, "validation": WORDS}
     # validation labels that contradict the training ones: learning soon makes them worse
-    labels = {"train": labels_of(words["train"]),
-              "validation": [[1 - label for label in row] for row in labels_of(WORDS)]}
-    model, history = fit_tagger(words, labels, VOCAB, seed=0, delay=1, max_epochs=60, patience=2,
-                                lr=3e-2, batch_size=8, hidden_size=16)
+    labels = {
+        "train": labels_of(words["train"]),
+        "validation": [[1 - label for label in row] for row in labels_of(WORDS)],
+    }
+    model, history = fit_tagger(
+        words,
+        labels,
+        VOCAB,
+        seed=0,
+        delay=1,
+        max_epochs=60,
+        patience=2,
+        lr=3e-2,
+        batch_size=8,
+        hidden_size=16,
+    )
     assert history.stopped_early and len(history) < 60
     best = max(history["val_f1"])
     assert history["val_f1"][history.best_epoch - 1] == best
-    assert all(f1 <= best for f1 in history["val_f1"][history.best_epoch:])
+    assert all(f1 <= best for f1 in history["val_f1"][history.best_epoch :])
     assert len(history) == history.best_epoch + 2  # patience 2
     # the model holds the best epoch's weights: its validation F1 is the best one
     predicted = predict_labels(model, words["validation"], VOCAB, delay=1)
     assert token_scores(predicted, labels["validation"])["f1"] == pytest.approx(best, abs=1e-6)
     # the same seed gives the same run
-    _, again = fit_tagger(words, labels, VOCAB, seed=0, delay=1, max_epochs=60, patience=2,
-                          lr=3e-2, batch_size=8, hidden_size=16)
+    _, again = fit_tagger(
+        words,
+        labels,
+        VOCAB,
+        seed=0,
+        delay=1,
+        max_epochs=60,
+        patience=2,
+        lr=3e-2,
+        batch_size=8,
+        hidden_size=16,
+    )
     assert again["val_loss"] == history["val_loss"] and again["val_f1"] == history["val_f1"]
 
 
@@ -257,15 +301,18 @@ def test_f1_bootstrap_difference_is_the_f1_gap_with_an_interval_around_it():
     same = f1_bootstrap_difference(good, good, true)
     assert same.mean == 0 and same.low == same.high == 0
     # several taggers on a side: the difference of their mean F1s
-    mean_gap = (token_scores(good, true)["f1"] + token_scores(bad, true)["f1"]) / 2 \
-        - token_scores(bad, true)["f1"]
+    mean_gap = (token_scores(good, true)["f1"] + token_scores(bad, true)["f1"]) / 2 - token_scores(
+        bad, true
+    )["f1"]
     assert f1_bootstrap_difference([good, bad], bad, true).mean == pytest.approx(mean_gap)
 
 
 def test_break_f1_is_token_scores_f1_on_the_real_steps():
     torch.manual_seed(0)
     dataset = labelling_dataset(WORDS, labels_of(WORDS), VOCAB, delay=2)
-    (batch, targets), = make_sequence_loader(dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False)
+    ((batch, targets),) = make_sequence_loader(
+        dataset, pad_id=VOCAB.pad_id, batch_size=4, shuffle=False
+    )
     logits = torch.randn(*targets.shape, 2)
     predicted = [row[2:length].tolist() for row, length in zip(logits.argmax(-1), batch.lengths)]
     expected = token_scores(predicted, labels_of(WORDS))["f1"]
@@ -279,11 +326,16 @@ def test_hidden_size_for_matches_a_parameter_budget():
 
     budget = count(hidden_size=48, bidirectional=True)
     forward = hidden_size_for(budget, 30)
-    assert all(abs(count(hidden_size=forward) - budget) <= abs(count(hidden_size=h) - budget)
-               for h in (forward - 1, forward + 1))
+    assert all(
+        abs(count(hidden_size=forward) - budget) <= abs(count(hidden_size=h) - budget)
+        for h in (forward - 1, forward + 1)
+    )
     assert hidden_size_for(budget, 30, bidirectional=True) == 48
     deep = hidden_size_for(budget, 30, bidirectional=True, num_layers=2)
-    assert deep < 48 and abs(count(hidden_size=deep, bidirectional=True, num_layers=2) - budget) < 0.05 * budget
+    assert (
+        deep < 48
+        and abs(count(hidden_size=deep, bidirectional=True, num_layers=2) - budget) < 0.05 * budget
+    )
 
 
 def test_baseline_and_tagger_runs_report_scores_on_the_book_split():
@@ -294,7 +346,9 @@ def test_baseline_and_tagger_runs_report_scores_on_the_book_split():
     table = baseline_run(kind="table", left=1, right=1, backoff=True, test=True)
     fitted = WindowTagger(1, 1, backoff=True).fit(words["train"], labels["train"])
     assert table["test"] == token_scores(fitted.predict(words["test"]), labels["test"])
-    assert [[int(c) for c in row] for row in table["test_predictions"]] == fitted.predict(words["test"])
+    assert [[int(c) for c in row] for row in table["test_predictions"]] == fitted.predict(
+        words["test"]
+    )
     assert "test" not in baseline_run(kind="table", left=0, right=0)
     run = tagger_run(seed=0, delay=1, max_epochs=1, hidden_size=8, keep_predictions=True)
     assert run["epochs"] == run["best_epoch"] == 1 and len(run["val_f1"]) == 1

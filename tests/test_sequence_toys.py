@@ -66,10 +66,15 @@ def test_pattern_dataset_excludes_what_it_is_told():
     assert not excluded & set(as_items((again, None)))
 
 
-@pytest.mark.parametrize("arguments", [dict(num_sequences=0, seed=0),
-                                       dict(num_sequences=5, seed=-1),
-                                       dict(num_sequences=5, seed=0, starts=[10]),
-                                       dict(num_sequences=5, length=2, seed=0)])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        dict(num_sequences=0, seed=0),
+        dict(num_sequences=5, seed=-1),
+        dict(num_sequences=5, seed=0, starts=[10]),
+        dict(num_sequences=5, length=2, seed=0),
+    ],
+)
 def test_pattern_dataset_refuses_bad_arguments(arguments):
     with pytest.raises((TypeError, ValueError)):
         pattern_dataset(**arguments)
@@ -82,7 +87,7 @@ def test_pattern_splits_share_no_sequence(size, seed):
     assert shared_groups(items, lambda sequence: sequence) == {}
     assert [len(items[name]) for name in items] == [size, 1000, 2000]
     assert splits["test_long"][0].shape == (2000, 24)
-    for name, (x, y) in splits.items():
+    for name, (_, y) in splits.items():
         assert y.mean().item() == 0.5, name
 
 
@@ -95,9 +100,11 @@ def test_pattern_training_sets_differ_by_seed_and_evaluation_sets_do_not():
 
 def test_model_sizes_and_lengths():
     mlp, rnn, cnn = WindowMLP(), PatternRNN(), PatternCNN()
-    assert [count_parameters(m) for m in (mlp, rnn, cnn)] == [12 * 4 * 64 + 64 + 64 + 1,
-                                                              4 * 16 + 16 * 16 + 2 * 16 + 17,
-                                                              16 * 4 * 3 + 16 + 17]
+    assert [count_parameters(m) for m in (mlp, rnn, cnn)] == [
+        12 * 4 * 64 + 64 + 64 + 1,
+        4 * 16 + 16 * 16 + 2 * 16 + 17,
+        16 * 4 * 3 + 16 + 17,
+    ]
     x12, x24 = torch.randint(0, 4, (5, 12)), torch.randint(0, 4, (5, 24))
     for model in (mlp, rnn, cnn):
         assert model(x12).shape == (5,)
@@ -134,10 +141,12 @@ def test_training_repeats_itself_exactly():
 
 def test_training_returns_the_best_rounds_model():
     splits = pattern_splits(300, seed=0)
-    model, record = train_pattern_model("CNN", 300, seed=0, lr=3e-2, rounds=4, patience=1,
-                                        splits=splits)
+    model, record = train_pattern_model(
+        "CNN", 300, seed=0, lr=3e-2, rounds=4, patience=1, splits=splits
+    )
     assert pattern_accuracy(model, *splits["validation"]) == pytest.approx(
-        record["best_val_accuracy"], abs=1e-6)
+        record["best_val_accuracy"], abs=1e-6
+    )
 
 
 def test_training_refuses_mismatched_splits():
@@ -153,10 +162,12 @@ def test_choose_on_validation():
         dict(kind="RNN", lr=0.1, seed=1, best_val_accuracy=0.5, best_val_loss=0.6),
         dict(kind="RNN", lr=0.01, seed=0, best_val_accuracy=0.8, best_val_loss=0.4),
         dict(kind="RNN", lr=0.01, seed=1, best_val_accuracy=0.8, best_val_loss=0.4),
-        dict(kind="CNN", lr=0.1, seed=0, best_val_accuracy=0.9, best_val_loss=0.5,
-             test_accuracy=0.0),
-        dict(kind="CNN", lr=0.01, seed=0, best_val_accuracy=0.7, best_val_loss=0.4,
-             test_accuracy=1.0),
+        dict(
+            kind="CNN", lr=0.1, seed=0, best_val_accuracy=0.9, best_val_loss=0.5, test_accuracy=0.0
+        ),
+        dict(
+            kind="CNN", lr=0.01, seed=0, best_val_accuracy=0.7, best_val_loss=0.4, test_accuracy=1.0
+        ),
         dict(kind="MLP", lr=0.1, seed=0, best_val_accuracy=0.7, best_val_loss=0.5),
         dict(kind="MLP", lr=0.01, seed=0, best_val_accuracy=0.7, best_val_loss=0.4),
     ]
@@ -202,12 +213,16 @@ def test_echo_training_repeats_itself_exactly():
     assert model(splits["test"][0][:3]).shape == (3, 30, 4)
 
 
-@pytest.mark.parametrize("name, group_by, groups, seeds", [
-    ("pattern_sharing", ("kind", "train_size"), 9, 5),
-    ("echo_capacity", ("hidden", "delay"), 12, 3),
-])
-def test_the_committed_sweeps_choose_on_validation_and_test_only_the_chosen(name, group_by,
-                                                                            groups, seeds):
+@pytest.mark.parametrize(
+    "name, group_by, groups, seeds",
+    [
+        ("pattern_sharing", ("kind", "train_size"), 9, 5),
+        ("echo_capacity", ("hidden", "delay"), 12, 3),
+    ],
+)
+def test_the_committed_sweeps_choose_on_validation_and_test_only_the_chosen(
+    name, group_by, groups, seeds
+):
     from helpers.artefacts import load_artefact
 
     data = load_artefact(name)
@@ -215,8 +230,9 @@ def test_the_committed_sweeps_choose_on_validation_and_test_only_the_chosen(name
     assert not any("test_accuracy" in run for run in data["runs"])  # no test score while choosing
     chosen = choose_on_validation(data["runs"], group_by=group_by)
     assert len(chosen) == groups
-    assert chosen == {tuple(row[key] for key in group_by): row["lr"]
-                      for row in data["summary"]["chosen_lr"]}
+    assert chosen == {
+        tuple(row[key] for key in group_by): row["lr"] for row in data["summary"]["chosen_lr"]
+    }
     final = data["summary"]["final"]
     assert len(final) == groups * seeds
     for row in final:

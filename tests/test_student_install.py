@@ -33,7 +33,9 @@ print(json.dumps({
 
 def run(*command, cwd=None):
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
+    )
     return result.stdout
 
 
@@ -47,24 +49,32 @@ def test_student_install_into_a_clean_environment(tmp_path):
     offline = ["--no-index", "--find-links", str(WHEELHOUSE), "--disable-pip-version-check"]
 
     run(python, "-m", "pip", "install", *offline, "torch==2.13.0")
-    torch_before = run(python, "-c", "import importlib.metadata as m; print(m.version('torch'))").strip()
+    torch_before = run(
+        python, "-c", "import importlib.metadata as m; print(m.version('torch'))"
+    ).strip()
 
     source = copy_working_tree(tmp_path / "repository")
     log = run(python, "-m", "pip", "install", *offline, str(source))
     assert "Uninstalling torch" not in log
-    installed_line = next(line for line in log.splitlines() if line.startswith("Successfully installed"))
+    installed_line = next(
+        line for line in log.splitlines() if line.startswith("Successfully installed")
+    )
     assert " helpers-" in installed_line
     assert " torch-" not in installed_line, installed_line
 
     report = json.loads(run(python, "-c", IMPORT_EVERYTHING, cwd=tmp_path).strip().splitlines()[-1])
     assert report["torch"] == torch_before
-    assert str(tmp_path / "venv") in report["helpers_file"], "helpers was not imported from the install"
+    assert str(tmp_path / "venv") in report["helpers_file"], (
+        "helpers was not imported from the install"
+    )
     package = REPO / "src" / "helpers"
     # A subpackage is named by its folder (helpers.exercises), a module by its file.
     in_source = sorted(
-        "helpers." + ".".join(
+        "helpers."
+        + ".".join(
             (path.parent if path.name == "__init__.py" else path.with_suffix(""))
-            .relative_to(package).parts
+            .relative_to(package)
+            .parts
         )
         for path in package.rglob("*.py")
         if path != package / "__init__.py"

@@ -24,8 +24,11 @@ def problem():
 
 
 def gradients(modules):
-    return {f"{i}.{name}": p.grad.clone() for i, m in enumerate(modules)
-            for name, p in m.named_parameters()}
+    return {
+        f"{i}.{name}": p.grad.clone()
+        for i, m in enumerate(modules)
+        for name, p in m.named_parameters()
+    }
 
 
 def full_gradients(rnn, head, x, y, h0=None):
@@ -126,8 +129,9 @@ def test_k1_one_drops_exactly_the_gaps_of_k2_or_more(problem, K):
     _, exact = full_gradients(rnn, head, x, y)
     np.testing.assert_allclose(by_gap.sum(0), exact["0.weight_hh_l0"].numpy().T, atol=1e-12)
     _, truncated = tbptt_gradients(rnn, head, x, y, 1, K)
-    np.testing.assert_allclose(truncated["0.weight_hh_l0"].numpy().T, by_gap[:K].sum(0),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        truncated["0.weight_hh_l0"].numpy().T, by_gap[:K].sum(0), rtol=0, atol=1e-12
+    )
     if K < T:
         assert np.abs(by_gap[K:].sum(0)).max() > 1e-6  # the dropped terms were not nothing
 

@@ -34,7 +34,12 @@ def test_fits_a_line_and_records_every_epoch_and_step():
     val_loader = make_loader(*line_data(50, seed=1), batch_size=16, shuffle=False)
     model = linear()
     history = train(
-        model, train_loader, mse, epochs=30, val_loader=val_loader, progress=False,
+        model,
+        train_loader,
+        mse,
+        epochs=30,
+        val_loader=val_loader,
+        progress=False,
         optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
     )
     assert model.weight.item() == pytest.approx(2.0, abs=1e-3)
@@ -55,8 +60,12 @@ def test_first_grad_norm_equals_an_independent_computation():
     for clip_norm in (None, 0.01):
         model = copy.deepcopy(before)
         history = train(
-            model, make_loader(x, y, batch_size=5, shuffle=False), mse, epochs=1,
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.1), clip_norm=clip_norm,
+            model,
+            make_loader(x, y, batch_size=5, shuffle=False),
+            mse,
+            epochs=1,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            clip_norm=clip_norm,
             progress=False,
         )
         # by hand: d/dW and d/db of mean((x W^T + b - y)^2) on the first batch
@@ -73,7 +82,7 @@ def test_first_grad_norm_equals_an_independent_computation():
 def test_scheduler_steps_after_every_optimizer_step():
     x, y = line_data(12)
     loader = make_loader(x, y, batch_size=4, shuffle=False)
-    halve = lambda step: 0.5 ** step  # noqa: E731
+    halve = lambda step: 0.5**step  # noqa: E731
 
     def schedule(model):
         optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
@@ -83,7 +92,7 @@ def test_scheduler_steps_after_every_optimizer_step():
     optimizer, scheduler = schedule(model)
     train(model, loader, mse, epochs=2, optimizer=optimizer, scheduler=scheduler, progress=False)
     assert scheduler.last_epoch == 2 * 3  # one scheduler step per batch, not per epoch
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5 ** 6)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5**6)
 
     # by hand: step k of the optimizer uses the rate 0.2 / 2 ** k (k = 0, 1, ...)
     by_hand = linear()
@@ -99,8 +108,14 @@ def test_scheduler_steps_after_every_optimizer_step():
 
     # and the schedule changes the result: without it, the weights end elsewhere
     fixed_rate = linear()
-    train(fixed_rate, loader, mse, epochs=2, progress=False,
-          optimizer=torch.optim.SGD(fixed_rate.parameters(), lr=0.2))
+    train(
+        fixed_rate,
+        loader,
+        mse,
+        epochs=2,
+        progress=False,
+        optimizer=torch.optim.SGD(fixed_rate.parameters(), lr=0.2),
+    )
     assert not torch.allclose(fixed_rate.weight, model.weight)
 
 
@@ -111,8 +126,12 @@ def one_step_change(clip_norm):
         model.bias.fill_(0.0)
     start = torch.cat([p.detach().clone().flatten() for p in model.parameters()])
     history = train(
-        model, [(torch.tensor([[1e4]]), torch.tensor([[0.0]]))], mse, epochs=1,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), clip_norm=clip_norm,
+        model,
+        [(torch.tensor([[1e4]]), torch.tensor([[0.0]]))],
+        mse,
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        clip_norm=clip_norm,
         progress=False,
     )
     end = torch.cat([p.detach().flatten() for p in model.parameters()])
@@ -136,8 +155,9 @@ def test_evaluate_weights_batches_by_size(n, batch_size):
     generator = torch.Generator().manual_seed(n * 100 + batch_size)
     x, y = torch.randn(n, 2, generator=generator), torch.randn(n, 1, generator=generator)
     model = linear(2, 1)
-    result = evaluate(model, make_loader(x, y, batch_size=batch_size, shuffle=False), mse,
-                      metrics={"mae": mae})
+    result = evaluate(
+        model, make_loader(x, y, batch_size=batch_size, shuffle=False), mse, metrics={"mae": mae}
+    )
     with torch.no_grad():
         predictions = model(x)
     assert result["loss"] == pytest.approx(mse(predictions, y).item(), rel=1e-5)
@@ -164,8 +184,14 @@ def test_train_loss_is_the_mean_over_examples():
     x, y = line_data(10)
     loader = make_loader(x, y, batch_size=4, shuffle=False)
     model = linear()
-    history = train(model, loader, mse, epochs=2, progress=False,
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.0))
+    history = train(
+        model,
+        loader,
+        mse,
+        epochs=2,
+        progress=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
+    )
     exact = evaluate(model, loader, mse)["loss"]
     assert history["train_loss"] == pytest.approx([exact, exact], rel=1e-6)
 
@@ -174,8 +200,16 @@ def test_metrics_are_recorded_on_the_validation_set():
     x, y = line_data(40)
     loader = make_loader(x, y, batch_size=8, shuffle=False)
     model = linear()
-    history = train(model, loader, mse, epochs=2, val_loader=loader, metrics={"mae": mae},
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+    history = train(
+        model,
+        loader,
+        mse,
+        epochs=2,
+        val_loader=loader,
+        metrics={"mae": mae},
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        progress=False,
+    )
     assert history.columns() == ["epoch", "train_loss", "val_loss", "val_mae", "seconds"]
     measured = evaluate(model, loader, mse, metrics={"mae": mae})
     assert history.last()["val_mae"] == pytest.approx(measured["mae"])
@@ -215,9 +249,15 @@ class ModeRecorder(nn.Module):
 def test_train_mode_for_steps_and_eval_mode_without_grad_for_validation():
     x, y = line_data(8)
     model = ModeRecorder()
-    train(model, make_loader(x, y, batch_size=4, shuffle=False), mse, epochs=2,
-          val_loader=make_loader(x, y, batch_size=8, shuffle=False), progress=False,
-          optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    train(
+        model,
+        make_loader(x, y, batch_size=4, shuffle=False),
+        mse,
+        epochs=2,
+        val_loader=make_loader(x, y, batch_size=8, shuffle=False),
+        progress=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+    )
     step, validation = (True, True), (False, False)
     assert model.seen == [step, step, validation] * 2
     assert not model.training
@@ -228,16 +268,28 @@ def test_nan_loss_raises_and_names_epoch_and_step():
     y[5] = float("nan")  # in the second batch of 4
     model = linear()
     with pytest.raises(FloatingPointError, match="nan at epoch 1, step 2"):
-        train(model, make_loader(x, y, batch_size=4, shuffle=False), mse, epochs=3,
-              optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+        train(
+            model,
+            make_loader(x, y, batch_size=4, shuffle=False),
+            mse,
+            epochs=3,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            progress=False,
+        )
 
 
 def test_diverging_training_raises_instead_of_training_on_inf():
     x, y = line_data(40)
     model = linear()
     with pytest.raises(FloatingPointError, match=r"at epoch \d+, step \d+"):
-        train(model, make_loader(x, y, batch_size=4, shuffle=False), mse, epochs=50,
-              optimizer=torch.optim.SGD(model.parameters(), lr=50.0), progress=False)
+        train(
+            model,
+            make_loader(x, y, batch_size=4, shuffle=False),
+            mse,
+            epochs=50,
+            optimizer=torch.optim.SGD(model.parameters(), lr=50.0),
+            progress=False,
+        )
 
 
 def test_divergence_error_carries_the_history_up_to_the_bad_step():
@@ -245,8 +297,14 @@ def test_divergence_error_carries_the_history_up_to_the_bad_step():
     y[9] = float("nan")  # in the third batch of 4
     model = linear()
     with pytest.raises(FloatingPointError) as raised:
-        train(model, make_loader(x, y, batch_size=4, shuffle=False), mse, epochs=3,
-              optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+        train(
+            model,
+            make_loader(x, y, batch_size=4, shuffle=False),
+            mse,
+            epochs=3,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            progress=False,
+        )
     history = raised.value.history
     assert len(history.step_loss) == 2 and len(history.grad_norm) == 2
     assert all(math.isfinite(v) for v in history.step_loss)
@@ -257,9 +315,15 @@ def test_divergence_error_carries_the_history_up_to_the_bad_step():
 def test_progress_bar_writes_to_stdout_not_stderr_and_nothing_warns(capsys):
     x, y = line_data(20)
     model = linear()
-    train(model, make_loader(x, y, batch_size=5, shuffle=False), mse, epochs=3,
-          val_loader=make_loader(x, y, batch_size=5, shuffle=False), description="fit-a-line",
-          optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    train(
+        model,
+        make_loader(x, y, batch_size=5, shuffle=False),
+        mse,
+        epochs=3,
+        val_loader=make_loader(x, y, batch_size=5, shuffle=False),
+        description="fit-a-line",
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+    )
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "fit-a-line" in captured.out
@@ -270,8 +334,14 @@ def test_progress_bar_writes_to_stdout_not_stderr_and_nothing_warns(capsys):
 def test_no_output_at_all_without_progress(capsys):
     x, y = line_data(20)
     model = linear()
-    train(model, make_loader(x, y, batch_size=5, shuffle=False), mse, epochs=2,
-          optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+    train(
+        model,
+        make_loader(x, y, batch_size=5, shuffle=False),
+        mse,
+        epochs=2,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        progress=False,
+    )
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
@@ -297,8 +367,12 @@ def bad_train_call(**changes):
     x, y = line_data(8)
     model = linear()
     arguments = dict(
-        model=model, train_loader=make_loader(x, y, batch_size=4, shuffle=False), loss_fn=mse,
-        epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False,
+        model=model,
+        train_loader=make_loader(x, y, batch_size=4, shuffle=False),
+        loss_fn=mse,
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        progress=False,
     )
     arguments.update(changes)
     return lambda: train(**arguments)
@@ -323,8 +397,11 @@ def bad_train_call(**changes):
         (bad_train_call(metrics=[mae]), TypeError, ["metrics", "dict", "list"]),
         (bad_train_call(progress="yes"), TypeError, ["progress", "str"]),
         (
-            bad_train_call(scheduler=torch.optim.lr_scheduler.StepLR(
-                torch.optim.SGD(linear().parameters(), lr=0.1), step_size=1)),
+            bad_train_call(
+                scheduler=torch.optim.lr_scheduler.StepLR(
+                    torch.optim.SGD(linear().parameters(), lr=0.1), step_size=1
+                )
+            ),
             ValueError,
             ["scheduler", "optimizer", "StepLR"],
         ),
@@ -361,14 +438,16 @@ def test_train_rejects_bad_arguments(call, error, words):
         (lambda: evaluate("model", [], mse), TypeError, ["model", "str"]),
         (lambda: evaluate(linear(), [], None), TypeError, ["loss_fn", "NoneType"]),
         (
-            lambda: evaluate(linear(), [(torch.zeros(2, 1), torch.zeros(2, 1))], mse,
-                             metrics={"loss": mae}),
+            lambda: evaluate(
+                linear(), [(torch.zeros(2, 1), torch.zeros(2, 1))], mse, metrics={"loss": mae}
+            ),
             ValueError,
             ["metrics", "'loss'"],
         ),
         (
-            lambda: evaluate(linear(), [(torch.zeros(2, 1), torch.zeros(2, 1))], mse,
-                             metrics={"mae": 3}),
+            lambda: evaluate(
+                linear(), [(torch.zeros(2, 1), torch.zeros(2, 1))], mse, metrics={"mae": 3}
+            ),
             TypeError,
             ["metrics['mae']", "int"],
         ),
@@ -404,9 +483,16 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
     from helpers.training import EarlyStopping
 
     model, train_loader, val_loader = overfitting_setup()
-    history = train(model, train_loader, mse, epochs=400, val_loader=val_loader,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), progress=False,
-                    early_stopping=EarlyStopping(patience=10))
+    history = train(
+        model,
+        train_loader,
+        mse,
+        epochs=400,
+        val_loader=val_loader,
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
+        progress=False,
+        early_stopping=EarlyStopping(patience=10),
+    )
     val = history["val_loss"]
     assert history.stopped_early and len(val) < 400
     best = history.best_epoch
@@ -421,10 +507,19 @@ def test_early_stopping_on_a_metric_to_maximise_without_restoring():
 
     model, train_loader, val_loader = overfitting_setup()
     neg_mae = {"neg_mae": lambda p, y: -(p - y).abs().mean()}
-    history = train(model, train_loader, mse, epochs=400, val_loader=val_loader, metrics=neg_mae,
-                    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), progress=False,
-                    early_stopping=EarlyStopping(patience=5, monitor="val_neg_mae", mode="max",
-                                                 restore_best=False))
+    history = train(
+        model,
+        train_loader,
+        mse,
+        epochs=400,
+        val_loader=val_loader,
+        metrics=neg_mae,
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
+        progress=False,
+        early_stopping=EarlyStopping(
+            patience=5, monitor="val_neg_mae", mode="max", restore_best=False
+        ),
+    )
     scores = history["val_neg_mae"]
     assert scores[history.best_epoch - 1] == max(scores)
     final = evaluate(model, val_loader, mse, metrics=neg_mae)["neg_mae"]
@@ -435,19 +530,29 @@ def test_early_stopping_with_a_budget_too_short_to_trigger():
     from helpers.training import EarlyStopping
 
     model, train_loader, val_loader = overfitting_setup()
-    history = train(model, train_loader, mse, epochs=3, val_loader=val_loader, progress=False,
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.01),
-                    early_stopping=EarlyStopping(patience=5))
+    history = train(
+        model,
+        train_loader,
+        mse,
+        epochs=3,
+        val_loader=val_loader,
+        progress=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.01),
+        early_stopping=EarlyStopping(patience=5),
+    )
     assert len(history) == 3 and not history.stopped_early and history.best_epoch == 3
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(patience=0), ValueError, "patience"),
-    (dict(monitor="train_loss"), ValueError, "monitor must be a validation column"),
-    (dict(mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
-    (dict(min_delta=-1), ValueError, "min_delta must be a number >= 0"),
-    (dict(restore_best=1), TypeError, "restore_best must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(patience=0), ValueError, "patience"),
+        (dict(monitor="train_loss"), ValueError, "monitor must be a validation column"),
+        (dict(mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
+        (dict(min_delta=-1), ValueError, "min_delta must be a number >= 0"),
+        (dict(restore_best=1), TypeError, "restore_best must be True or False"),
+    ],
+)
 def test_early_stopping_names_bad_settings(kwargs, error, message):
     from helpers.training import EarlyStopping
 
@@ -461,11 +566,34 @@ def test_early_stopping_needs_validation_and_the_watched_metric():
     model, train_loader, val_loader = overfitting_setup()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     with pytest.raises(ValueError, match="pass val_loader too"):
-        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
-              early_stopping=EarlyStopping())
+        train(
+            model,
+            train_loader,
+            mse,
+            epochs=2,
+            optimizer=optimizer,
+            progress=False,
+            early_stopping=EarlyStopping(),
+        )
     with pytest.raises(ValueError, match="add 'accuracy' to metrics"):
-        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
-              val_loader=val_loader, early_stopping=EarlyStopping(monitor="val_accuracy"))
+        train(
+            model,
+            train_loader,
+            mse,
+            epochs=2,
+            optimizer=optimizer,
+            progress=False,
+            val_loader=val_loader,
+            early_stopping=EarlyStopping(monitor="val_accuracy"),
+        )
     with pytest.raises(TypeError, match="must be a helpers.training.EarlyStopping"):
-        train(model, train_loader, mse, epochs=2, optimizer=optimizer, progress=False,
-              val_loader=val_loader, early_stopping=5)
+        train(
+            model,
+            train_loader,
+            mse,
+            epochs=2,
+            optimizer=optimizer,
+            progress=False,
+            val_loader=val_loader,
+            early_stopping=5,
+        )

@@ -32,10 +32,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def fake_run(setting, unit, seed, score, *, lr=1e-2, val_loss=(0.2, 0.1), is_diverged=False):
     task = SETTINGS[setting][0]
-    run = {"setting": setting, "task": task, "unit": unit, "seed": seed, "lr": lr,
-           "parameters": 10, "val_loss": list(val_loss), "diverged": is_diverged,
-           "stopped_early": False, "best_epoch": 2,
-           "baselines": {"constant": 1 / 6} if task == "adding" else {"memoryless": 0.17}}
+    run = {
+        "setting": setting,
+        "task": task,
+        "unit": unit,
+        "seed": seed,
+        "lr": lr,
+        "parameters": 10,
+        "val_loss": list(val_loss),
+        "diverged": is_diverged,
+        "stopped_early": False,
+        "best_epoch": 2,
+        "baselines": {"constant": 1 / 6} if task == "adding" else {"memoryless": 0.17},
+    }
     if task == "adding":
         run["test_loss"] = score
     else:
@@ -44,14 +53,17 @@ def fake_run(setting, unit, seed, score, *, lr=1e-2, val_loss=(0.2, 0.1), is_div
     return run
 
 
-@pytest.mark.parametrize("val_loss, baseline, expected", [
-    ([0.17, 0.16, 0.15], 0.167, False),             # learning slowly
-    ([0.17, 0.01, 0.001, 0.0015], 0.167, False),    # noise near the bottom is not a blow-up
-    ([0.17, 0.16, 0.30, 0.17], 0.167, False),       # below twice the best before it
-    ([0.20, 0.17, 0.35, 0.17], 0.167, True),        # more than doubled, above the baseline
-    ([0.17, 0.01, 0.5], 0.167, True),               # a learned model that blew up
-    ([2.3, 0.40, 0.30], 0.173, False),              # a slow start above the baseline
-])
+@pytest.mark.parametrize(
+    "val_loss, baseline, expected",
+    [
+        ([0.17, 0.16, 0.15], 0.167, False),  # learning slowly
+        ([0.17, 0.01, 0.001, 0.0015], 0.167, False),  # noise near the bottom is not a blow-up
+        ([0.17, 0.16, 0.30, 0.17], 0.167, False),  # below twice the best before it
+        ([0.20, 0.17, 0.35, 0.17], 0.167, True),  # more than doubled, above the baseline
+        ([0.17, 0.01, 0.5], 0.167, True),  # a learned model that blew up
+        ([2.3, 0.40, 0.30], 0.173, False),  # a slow start above the baseline
+    ],
+)
 def test_diverged_flags_a_validation_loss_that_blows_up(val_loss, baseline, expected):
     assert diverged(True, val_loss, baseline) is expected
 
@@ -69,15 +81,20 @@ def test_choose_learning_rates_takes_the_lowest_validation_loss_per_task_and_uni
         fake_run("copy, delay 50", "GRU", TUNING_SEED, 0.5, lr=3e-3, val_loss=[0.3, 0.1]),
     ]
     runs[3]["test_loss"] = None  # diverged to NaN: never chosen, whatever its curve says
-    assert choose_learning_rates(runs) == {"adding": {"GRU": 1e-2, "RNN": 1e-3},
-                                           "copy": {"GRU": 3e-3}}
+    assert choose_learning_rates(runs) == {
+        "adding": {"GRU": 1e-2, "RNN": 1e-3},
+        "copy": {"GRU": 3e-3},
+    }
 
 
 def test_summary_rows_follow_from_the_runs_and_count_diverged_runs():
-    runs = [fake_run("copy, delay 50", "GRU", seed, score)
-            for seed, score in enumerate([1.0, 0.9, 0.8])]
-    runs += [fake_run("copy, delay 50", "RNN", seed, score, is_diverged=seed == 1)
-             for seed, score in enumerate([0.1, None, 0.2])]
+    runs = [
+        fake_run("copy, delay 50", "GRU", seed, score) for seed, score in enumerate([1.0, 0.9, 0.8])
+    ]
+    runs += [
+        fake_run("copy, delay 50", "RNN", seed, score, is_diverged=seed == 1)
+        for seed, score in enumerate([0.1, None, 0.2])
+    ]
     rows = {row["unit"]: row for row in summary_rows(runs)}
     assert list(rows) == ["RNN", "GRU"]  # the order of VARIANTS
     assert rows["GRU"]["mean"] == pytest.approx(0.9) and rows["GRU"]["std"] == pytest.approx(0.1)
@@ -87,9 +104,11 @@ def test_summary_rows_follow_from_the_runs_and_count_diverged_runs():
 
 
 def test_paired_compares_the_same_seeds_and_needs_two():
-    runs = [fake_run("adding, T = 50", unit, seed, score)
-            for unit, scores in [("GRU", [0.1, 0.2, 0.4]), ("LSTM", [0.2, 0.2, 0.5])]
-            for seed, score in enumerate(scores)]
+    runs = [
+        fake_run("adding, T = 50", unit, seed, score)
+        for unit, scores in [("GRU", [0.1, 0.2, 0.4]), ("LSTM", [0.2, 0.2, 0.5])]
+        for seed, score in enumerate(scores)
+    ]
     difference = paired(runs, "adding, T = 50", "GRU", "LSTM")
     expected = paired_difference([0.1, 0.2, 0.4], [0.2, 0.2, 0.5], names=("GRU", "LSTM"))
     assert difference == expected
@@ -131,14 +150,21 @@ def test_the_committed_comparison_has_provenance_and_every_unit_setting_and_seed
     assert made["command"] == "make experiments ONLY=compare_units"
     assert made["machine"]["torch_threads"] == 1
     final = [run for run in artefact["runs"] if run["stage"] == "final"]
-    expected = {(setting, label(unit, bias), seed) for setting in SETTINGS
-                for unit, bias in VARIANTS for seed in FINAL_SEEDS}
+    expected = {
+        (setting, label(unit, bias), seed)
+        for setting in SETTINGS
+        for unit, bias in VARIANTS
+        for seed in FINAL_SEEDS
+    }
     assert {(run["setting"], run["unit"], run["seed"]) for run in final} == expected
     assert len(FINAL_SEEDS) >= 3
     tuning = [run for run in artefact["runs"] if run["stage"] == "tuning"]
     assert {(run["setting"], run["unit"], run["lr"]) for run in tuning} == {
-        (setting, label(unit, bias), lr) for setting in TUNING_SETTINGS
-        for unit, bias in VARIANTS for lr in LEARNING_RATES}
+        (setting, label(unit, bias), lr)
+        for setting in TUNING_SETTINGS
+        for unit, bias in VARIANTS
+        for lr in LEARNING_RATES
+    }
     assert all(run["seed"] == TUNING_SEED and run["seed"] not in FINAL_SEEDS for run in tuning)
 
 
@@ -157,10 +183,12 @@ def test_the_committed_summary_and_table_follow_from_the_runs(artefact):
     for run in final:
         baseline = run["baselines"]["constant" if run["task"] == "adding" else "memoryless"]
         assert run["diverged"] == diverged(run["test_loss"] is not None, run["val_loss"], baseline)
-        assert run["best_epoch"] == 1 + min(range(len(run["val_loss"])),
-                                            key=lambda k: run["val_loss"][k])
+        assert run["best_epoch"] == 1 + min(
+            range(len(run["val_loss"])), key=lambda k: run["val_loss"][k]
+        )
     spec = importlib.util.spec_from_file_location(
-        "compare_units", REPO / "benchmarks" / "experiments" / "compare_units.py")
+        "compare_units", REPO / "benchmarks" / "experiments" / "compare_units.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     table = (REPO / "benchmarks" / "results" / "compare_units.md").read_text()

@@ -24,15 +24,27 @@ REPO = Path(__file__).resolve().parent.parent
 
 def build_command(book_dir: Path) -> list[str]:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    return [str(jupyter_book), "build", "--all", "-W", "--keep-going", "--builder", "html", str(book_dir)]
+    return [
+        str(jupyter_book),
+        "build",
+        "--all",
+        "-W",
+        "--keep-going",
+        "--builder",
+        "html",
+        str(book_dir),
+    ]
 
 
 def main(argv: list[str]) -> int:
     book_dir = Path(argv[1]).resolve() if len(argv) > 1 else REPO
     vendor = book_dir / "_web" / "vendor"
     if not vendor.is_dir():
-        print(f"error: {vendor} is missing; `make web-assets` copies MathJax and the "
-              "widget scripts there so pages render offline", file=sys.stderr)
+        print(
+            f"error: {vendor} is missing; `make web-assets` copies MathJax and the "
+            "widget scripts there so pages render offline",
+            file=sys.stderr,
+        )
         return 2
     shutil.rmtree(book_dir / "_build", ignore_errors=True)
     start = time.perf_counter()

@@ -41,8 +41,7 @@ CHAPTERS = {
 SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                    "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 EXPLORER = ".jp-OutputArea-output .widget-vbox:has(.widget-html img)"
 CURRENT = "window.jupyterapp.shell.currentWidget"
@@ -68,15 +67,28 @@ def start_lab(workdir, port, token, log):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     shutil.copytree(ROOT / "chapters", workdir / "root" / "chapters")
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"))
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"),
+    )
     lab = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
-         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={workdir / 'root'}", "--LabApp.expose_app_in_browser=True",
-         # containers often run as root, which Jupyter refuses without this
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        [
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={workdir / 'root'}",
+            "--LabApp.expose_app_in_browser=True",
+            # containers often run as root, which Jupyter refuses without this
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(120):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
@@ -96,21 +108,28 @@ def run_notebook(page, url, name):
     page.wait_for_function(
         f"() => window.jupyterapp && {CURRENT} && {CURRENT}.context"
         f" && {CURRENT}.context.path.endsWith('{name}.ipynb')"
-        f" && {CURRENT}.sessionContext.session?.kernel?.status === 'idle'", timeout=120_000)
+        f" && {CURRENT}.sessionContext.session?.kernel?.status === 'idle'",
+        timeout=120_000,
+    )
     started = time.perf_counter()
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Done when the kernel is idle and no cell is running or queued, and either every
     # code cell ran or one failed (Run All stops there, leaving the rest unrun).
     cells = f"[...{CURRENT}.content.model.cells].filter(c => c.type === 'code')"
-    errors = (f"{cells}.flatMap(c => c.toJSON().outputs)"
-              ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)")
+    errors = (
+        f"{cells}.flatMap(c => c.toJSON().outputs)"
+        ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)"
+    )
     page.wait_for_function(
         f"""() => {CURRENT}.sessionContext.session.kernel.status === 'idle'
               && {cells}.every(c => c.executionState !== 'running')
               && ({cells}.every(c => c.executionCount !== null) || {errors}.length > 0)""",
-        timeout=300_000, polling=1000)
+        timeout=300_000,
+        polling=1000,
+    )
     ran, count, failures = page.evaluate(
-        f"() => [{cells}.filter(c => c.executionCount !== null).length, {cells}.length, {errors}]")
+        f"() => [{cells}.filter(c => c.executionCount !== null).length, {cells}.length, {errors}]"
+    )
     return ran, count, time.perf_counter() - started, failures
 
 
@@ -128,8 +147,9 @@ def change_control(page, explorer, how, value):
 
 def try_chapter(page, url, name, out):
     ran, cells, seconds, errors = run_notebook(page, url, name)
-    print(f"{name}: {ran} of {cells} code cells ran in {seconds:.0f} s, "
-          f"{len(errors)} error outputs")
+    print(
+        f"{name}: {ran} of {cells} code cells ran in {seconds:.0f} s, {len(errors)} error outputs"
+    )
     for error in errors:
         print("   ", error[:200])
     if errors:
@@ -156,8 +176,12 @@ def try_chapter(page, url, name, out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", metavar="chapter",
-                        help=f"some of {', '.join(CHAPTERS)} (default: all)")
+    parser.add_argument(
+        "chapters",
+        nargs="*",
+        metavar="chapter",
+        help=f"some of {', '.join(CHAPTERS)} (default: all)",
+    )
     chapters = parser.parse_args().chapters or list(CHAPTERS)
     unknown = sorted(set(chapters) - set(CHAPTERS))
     if unknown:
@@ -172,8 +196,10 @@ def main():
                 browser = playwright.chromium.launch(executable_path=find_chromium())
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"http://127.0.0.1:{port}/lab?token={token}")
-                results = {name: try_chapter(page, f"http://127.0.0.1:{port}", name, out)
-                           for name in chapters}
+                results = {
+                    name: try_chapter(page, f"http://127.0.0.1:{port}", name, out)
+                    for name in chapters
+                }
                 browser.close()
         finally:
             lab.terminate()

@@ -31,14 +31,28 @@ LEARNING_RATE = 0.02  # encoder_bottleneck's summary["chosen_learning_rate"]
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("attention_comparison", command=COMMAND,
-                  settings={"task": TASK, "training": TRAINING, "learning_rate": LEARNING_RATE,
-                            "bidirectional": True, "attentions": ATTENTIONS})
+    sweep = Sweep(
+        "attention_comparison",
+        command=COMMAND,
+        settings={
+            "task": TASK,
+            "training": TRAINING,
+            "learning_rate": LEARNING_RATE,
+            "bidirectional": True,
+            "attentions": ATTENTIONS,
+        },
+    )
     for seed in SEEDS:
         for attention in ATTENTIONS:
-            sweep.run(run_translation, seed=seed, attention=attention, bidirectional=True,
-                      learning_rate=LEARNING_RATE, score=("validation", "test"),
-                      keep_weights=attention is not None and seed == SEEDS[0])
+            sweep.run(
+                run_translation,
+                seed=seed,
+                attention=attention,
+                bidirectional=True,
+                learning_rate=LEARNING_RATE,
+                score=("validation", "test"),
+                keep_weights=attention is not None and seed == SEEDS[0],
+            )
     sweep.finish()
 
 

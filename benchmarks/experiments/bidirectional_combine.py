@@ -24,12 +24,21 @@ COMMON = {"lr": 5e-3, "batch_size": 128, "max_epochs": 40, "patience": 4}
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("bidirectional_combine", command="make experiments ONLY=bidirectional_combine",
-                  settings={**COMMON, "seeds": SEEDS, "modes": MODES, "hidden_size": BI_HIDDEN})
+    sweep = Sweep(
+        "bidirectional_combine",
+        command="make experiments ONLY=bidirectional_combine",
+        settings={**COMMON, "seeds": SEEDS, "modes": MODES, "hidden_size": BI_HIDDEN},
+    )
     for seed in SEEDS:
         for combine in MODES:
-            sweep.run(tagger_run, seed=seed, hidden_size=BI_HIDDEN, bidirectional=True,
-                      combine=combine, **COMMON)
+            sweep.run(
+                tagger_run,
+                seed=seed,
+                hidden_size=BI_HIDDEN,
+                bidirectional=True,
+                combine=combine,
+                **COMMON,
+            )
     sweep.finish()
 
 

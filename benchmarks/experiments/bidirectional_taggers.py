@@ -34,8 +34,10 @@ COMMON = {"lr": 5e-3, "batch_size": 128, "max_epochs": 40, "patience": 4}
 def models():
     """The compared taggers: name -> tagger_run settings."""
     _, _, vocab = hyphenation_task()
-    budget = sum(p.numel() for p in Tagger(len(vocab), hidden_size=BI_HIDDEN,
-                                           bidirectional=True).parameters())
+    budget = sum(
+        p.numel()
+        for p in Tagger(len(vocab), hidden_size=BI_HIDDEN, bidirectional=True).parameters()
+    )
     uni = hidden_size_for(budget, len(vocab))
     deep = hidden_size_for(budget, len(vocab), bidirectional=True, num_layers=2)
     delay = load_artefact("hyphenation_tagger")["summary"]["delay"]
@@ -55,9 +57,16 @@ def named_run(model, **kwargs):
 def main():
     torch.set_num_threads(1)
     compared = models()
-    sweep = Sweep("bidirectional_taggers", command="make experiments ONLY=bidirectional_taggers",
-                  settings={**COMMON, "seeds": SEEDS, "models": compared,
-                            "budget_from": f"a bidirectional tagger of {BI_HIDDEN} units per direction"})
+    sweep = Sweep(
+        "bidirectional_taggers",
+        command="make experiments ONLY=bidirectional_taggers",
+        settings={
+            **COMMON,
+            "seeds": SEEDS,
+            "models": compared,
+            "budget_from": f"a bidirectional tagger of {BI_HIDDEN} units per direction",
+        },
+    )
     for seed in SEEDS:
         for name, settings in compared.items():
             sweep.run(named_run, model=name, seed=seed, **settings, **COMMON)

@@ -40,27 +40,39 @@ EPOCHS, PATIENCE = 100, 10
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", metavar="FOLDER",
-                        help="smoke test: 2 epochs, 2 seeds, written to FOLDER")
+    parser.add_argument(
+        "--quick", metavar="FOLDER", help="smoke test: 2 epochs, 2 seeds, written to FOLDER"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     quick = args.quick is not None
     seeds = SEEDS[:2] if quick else SEEDS
     epochs = 2 if quick else EPOCHS
-    settings = {"delays": list(DELAYS), "hidden": list(HIDDEN),
-                "learning_rates": list(LEARNING_RATES), "seeds": list(seeds),
-                "epochs": epochs, "patience": PATIENCE, "batch_size": 50, "clip_norm": 1.0,
-                "splits": "2,000 training, 1,000 validation and 1,000 test sequences of 30 "
-                          "symbols; no sequence in two splits"}
-    command = (f"make experiments ONLY={NAME}" if not quick
-               else f"python benchmarks/experiments/{NAME}.py --quick {args.quick}")
+    settings = {
+        "delays": list(DELAYS),
+        "hidden": list(HIDDEN),
+        "learning_rates": list(LEARNING_RATES),
+        "seeds": list(seeds),
+        "epochs": epochs,
+        "patience": PATIENCE,
+        "batch_size": 50,
+        "clip_norm": 1.0,
+        "splits": "2,000 training, 1,000 validation and 1,000 test sequences of 30 "
+        "symbols; no sequence in two splits",
+    }
+    command = (
+        f"make experiments ONLY={NAME}"
+        if not quick
+        else f"python benchmarks/experiments/{NAME}.py --quick {args.quick}"
+    )
     sweep = Sweep(NAME, command=command, settings=settings, folder=args.quick)
 
     models = {}
 
     def run(hidden, delay, seed, lr):
-        model, record = train_echo(hidden, delay, seed=seed, lr=lr, epochs=epochs,
-                                   patience=PATIENCE, splits=splits)
+        model, record = train_echo(
+            hidden, delay, seed=seed, lr=lr, epochs=epochs, patience=PATIENCE, splits=splits
+        )
         models[hidden, delay, seed, lr] = model
         return record
 
@@ -76,14 +88,24 @@ def main(argv=None):
     for (hidden, delay), lr in sorted(chosen.items()):
         splits = echo_splits(delay)
         for seed in seeds:
-            final.append({"hidden": hidden, "delay": delay, "seed": seed, "lr": lr,
-                          "test_accuracy": echo_test_accuracy(models[hidden, delay, seed, lr],
-                                                              splits)})
-    sweep.finish(summary={
-        "chosen_lr": [{"hidden": hidden, "delay": delay, "lr": lr}
-                      for (hidden, delay), lr in sorted(chosen.items())],
-        "final": final,
-    })
+            final.append(
+                {
+                    "hidden": hidden,
+                    "delay": delay,
+                    "seed": seed,
+                    "lr": lr,
+                    "test_accuracy": echo_test_accuracy(models[hidden, delay, seed, lr], splits),
+                }
+            )
+    sweep.finish(
+        summary={
+            "chosen_lr": [
+                {"hidden": hidden, "delay": delay, "lr": lr}
+                for (hidden, delay), lr in sorted(chosen.items())
+            ],
+            "final": final,
+        }
+    )
     return 0
 
 

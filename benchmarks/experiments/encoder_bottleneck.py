@@ -50,12 +50,23 @@ def tagged(*, role, **kwargs):
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("encoder_bottleneck", command=COMMAND,
-                  settings={"task": TASK, "training": TRAINING, "learning_rates": LEARNING_RATES,
-                            "short_budget": SHORT_BUDGET, "beam_widths": BEAM_WIDTHS,
-                            "alphas": ALPHAS, **MODEL})
-    grid = [sweep.run(tagged, seed=0, learning_rate=rate, keep_weights=True,
-                      role="grid", **MODEL) for rate in LEARNING_RATES]
+    sweep = Sweep(
+        "encoder_bottleneck",
+        command=COMMAND,
+        settings={
+            "task": TASK,
+            "training": TRAINING,
+            "learning_rates": LEARNING_RATES,
+            "short_budget": SHORT_BUDGET,
+            "beam_widths": BEAM_WIDTHS,
+            "alphas": ALPHAS,
+            **MODEL,
+        },
+    )
+    grid = [
+        sweep.run(tagged, seed=0, learning_rate=rate, keep_weights=True, role="grid", **MODEL)
+        for rate in LEARNING_RATES
+    ]
     best = max(grid, key=lambda run: max(run["val_exact_match"]))
     chosen = best["learning_rate"]
     for run in grid:  # only the chosen model is kept and scored on test
@@ -66,13 +77,19 @@ def main():
             best["outputs"]["test"] = join_outputs(translate_split(model, "test"))
             best["weights"] = weights
     for seed in SEEDS[1:]:
-        sweep.run(tagged, seed=seed, learning_rate=chosen, score=("validation", "test"),
-                  role="final", **MODEL)
+        sweep.run(
+            tagged,
+            seed=seed,
+            learning_rate=chosen,
+            score=("validation", "test"),
+            role="final",
+            **MODEL,
+        )
     for seed in SEEDS:
-        sweep.run(tagged, seed=seed, learning_rate=chosen, max_epochs=SHORT_BUDGET,
-                  role="short", **MODEL)
-    sweep.run(tagged, seed=0, learning_rate=chosen, reverse_source=True,
-              role="reversed", **MODEL)
+        sweep.run(
+            tagged, seed=seed, learning_rate=chosen, max_epochs=SHORT_BUDGET, role="short", **MODEL
+        )
+    sweep.run(tagged, seed=0, learning_rate=chosen, reverse_source=True, role="reversed", **MODEL)
 
     # beam search outputs, stored where they differ from greedy decoding's
     greedy = translate_split(model, "validation")
@@ -80,10 +97,14 @@ def main():
     for width in BEAM_WIDTHS:
         for alpha in ALPHAS:
             found = translate_split(model, "validation", beam_width=width, length_penalty=alpha)
-            beams[f"{width} {alpha:g}"] = {str(i): text for i, (text, first) in
-                                           enumerate(zip(found, greedy)) if text != first}
-            print(f"beam width {width}, alpha {alpha:g}: {len(beams[f'{width} {alpha:g}'])} "
-                  f"outputs differ from greedy", flush=True)
+            beams[f"{width} {alpha:g}"] = {
+                str(i): text for i, (text, first) in enumerate(zip(found, greedy)) if text != first
+            }
+            print(
+                f"beam width {width}, alpha {alpha:g}: {len(beams[f'{width} {alpha:g}'])} "
+                f"outputs differ from greedy",
+                flush=True,
+            )
     sweep.finish(summary={"chosen_learning_rate": chosen, "beam_outputs": beams})
 
 

@@ -26,32 +26,56 @@ from helpers.gru_conventions import CONVENTIONS, LENGTH, MAX_EPOCHS, PATIENCE, S
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", metavar="FOLDER",
-                        help="smoke test: 1 epoch, 2 seeds, written to FOLDER")
+    parser.add_argument(
+        "--quick", metavar="FOLDER", help="smoke test: 1 epoch, 2 seeds, written to FOLDER"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     quick = args.quick is not None
     seeds = SEEDS[:2] if quick else SEEDS
     max_epochs = 1 if quick else MAX_EPOCHS
-    command = ("make experiments ONLY=gru_conventions" if not quick
-               else f"python benchmarks/experiments/gru_conventions.py --quick {args.quick}")
-    sweep = Sweep("gru_conventions", command=command, folder=args.quick, settings={
-        "length": LENGTH, "max_epochs": max_epochs, "patience": PATIENCE, "lr": 1e-2,
-        "seeds": list(seeds), "conventions": list(CONVENTIONS),
-        "fixed": "hidden size 32, Adam, batch 50, gradient clipping at 1, 10 000 training, "
-                 "1 000 validation and 2 000 test sequences; helpers.modules.GRU and "
-                 "helpers.gru_conventions.ResetBeforeGRU from the same initial weights",
-    })
+    command = (
+        "make experiments ONLY=gru_conventions"
+        if not quick
+        else f"python benchmarks/experiments/gru_conventions.py --quick {args.quick}"
+    )
+    sweep = Sweep(
+        "gru_conventions",
+        command=command,
+        folder=args.quick,
+        settings={
+            "length": LENGTH,
+            "max_epochs": max_epochs,
+            "patience": PATIENCE,
+            "lr": 1e-2,
+            "seeds": list(seeds),
+            "conventions": list(CONVENTIONS),
+            "fixed": "hidden size 32, Adam, batch 50, gradient clipping at 1, 10 000 training, "
+            "1 000 validation and 2 000 test sequences; helpers.modules.GRU and "
+            "helpers.gru_conventions.ResetBeforeGRU from the same initial weights",
+        },
+    )
     for seed in seeds:
         for convention in CONVENTIONS:
             # seed 0's converged PyTorch GRU is the model the chapter reads its gates from
-            sweep.run(convention_run, convention=convention, seed=seed, max_epochs=max_epochs,
-                      store_weights=seed == SEEDS[0] and convention == "reset after")
+            sweep.run(
+                convention_run,
+                convention=convention,
+                seed=seed,
+                max_epochs=max_epochs,
+                store_weights=seed == SEEDS[0] and convention == "reset after",
+            )
     test = {c: [r["test_mse"] for r in sweep.runs if r["convention"] == c] for c in CONVENTIONS}
-    difference = paired_difference(test["reset before"], test["reset after"],
-                                   names=("reset before", "reset after"))
-    sweep.finish(summary={"test_mse": test, "difference": str(difference),
-                          "verdict": difference.verdict(lower_is_better=True)})
+    difference = paired_difference(
+        test["reset before"], test["reset after"], names=("reset before", "reset after")
+    )
+    sweep.finish(
+        summary={
+            "test_mse": test,
+            "difference": str(difference),
+            "verdict": difference.verdict(lower_is_better=True),
+        }
+    )
     print(difference, difference.verdict(lower_is_better=True))
     return 0
 

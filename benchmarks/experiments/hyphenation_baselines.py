@@ -49,16 +49,22 @@ def grid():
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("hyphenation_baselines", command="make experiments ONLY=hyphenation_baselines",
-                  settings=SETTINGS)
+    sweep = Sweep(
+        "hyphenation_baselines",
+        command="make experiments ONLY=hyphenation_baselines",
+        settings=SETTINGS,
+    )
     for setting in grid():
         sweep.run(baseline_run, **setting)
     chosen = {}
     for kind in ("table", "linear"):
         runs = [run for run in sweep.runs if run["kind"] == kind]
         best = max(runs, key=lambda run: run["validation"]["f1"])
-        chosen[kind] = {key: best[key] for key in ("kind", "left", "right", "backoff", "min_count", "C")
-                        if key in best}
+        chosen[kind] = {
+            key: best[key]
+            for key in ("kind", "left", "right", "backoff", "min_count", "C")
+            if key in best
+        }
         sweep.run(baseline_run, **chosen[kind], test=True)
     sweep.finish(summary={"chosen": chosen})
 

@@ -29,7 +29,11 @@ from helpers.artefacts import Sweep
 from helpers.sequence_labelling import tagger_run
 
 SETTINGS = {
-    "lr": 5e-3, "batch_size": 128, "max_epochs": 40, "patience": 4, "embedding_dim": 16,
+    "lr": 5e-3,
+    "batch_size": 128,
+    "max_epochs": 40,
+    "patience": 4,
+    "embedding_dim": 16,
     "stage1": {"delay": 3, "seed": 0, "hidden_size": [64, 128, 256], "dropout": [0.0, 0.3]},
     "stage2": {"delay": [0, 1, 2, 3, 4], "seeds": [0, 1, 2]},
     "stage3": {"seeds": [3, 4]},
@@ -45,37 +49,63 @@ def staged_run(stage, **kwargs):
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("hyphenation_tagger", command="make experiments ONLY=hyphenation_tagger",
-                  settings=SETTINGS)
+    sweep = Sweep(
+        "hyphenation_tagger", command="make experiments ONLY=hyphenation_tagger", settings=SETTINGS
+    )
     stage1 = SETTINGS["stage1"]
     for hidden_size in stage1["hidden_size"]:
         for dropout in stage1["dropout"]:
-            sweep.run(staged_run, stage=1, seed=stage1["seed"], delay=stage1["delay"],
-                      hidden_size=hidden_size, dropout=dropout, **COMMON)
-    best = max((run for run in sweep.runs if run["stage"] == 1),
-               key=lambda run: run["validation"]["f1"])
+            sweep.run(
+                staged_run,
+                stage=1,
+                seed=stage1["seed"],
+                delay=stage1["delay"],
+                hidden_size=hidden_size,
+                dropout=dropout,
+                **COMMON,
+            )
+    best = max(
+        (run for run in sweep.runs if run["stage"] == 1), key=lambda run: run["validation"]["f1"]
+    )
     model = {"hidden_size": best["hidden_size"], "dropout": best["dropout"]}
 
     for delay in SETTINGS["stage2"]["delay"]:
         for seed in SETTINGS["stage2"]["seeds"]:
-            sweep.run(staged_run, stage=2, seed=seed, delay=delay, keep_predictions=True,
-                      **model, **COMMON)
+            sweep.run(
+                staged_run,
+                stage=2,
+                seed=seed,
+                delay=delay,
+                keep_predictions=True,
+                **model,
+                **COMMON,
+            )
 
     def mean_f1(delay):
-        return statistics.fmean(run["validation"]["f1"] for run in sweep.runs
-                                if run["stage"] == 2 and run["delay"] == delay)
+        return statistics.fmean(
+            run["validation"]["f1"]
+            for run in sweep.runs
+            if run["stage"] == 2 and run["delay"] == delay
+        )
 
     delay = max(SETTINGS["stage2"]["delay"], key=mean_f1)
     for seed in SETTINGS["stage3"]["seeds"]:
-        sweep.run(staged_run, stage=3, seed=seed, delay=delay, keep_predictions=True,
-                  **model, **COMMON)
+        sweep.run(
+            staged_run, stage=3, seed=seed, delay=delay, keep_predictions=True, **model, **COMMON
+        )
     # only the final runs' test labels are needed (and they are most of the file)
     for run in sweep.runs:
         if run["delay"] != delay:
             run.pop("test_predictions", None)
-    sweep.finish(summary={"model": model, "delay": delay,
-                          "final_seeds": [run["seed"] for run in sweep.runs
-                                          if run["stage"] > 1 and run["delay"] == delay]})
+    sweep.finish(
+        summary={
+            "model": model,
+            "delay": delay,
+            "final_seeds": [
+                run["seed"] for run in sweep.runs if run["stage"] > 1 and run["delay"] == delay
+            ],
+        }
+    )
 
 
 if __name__ == "__main__":

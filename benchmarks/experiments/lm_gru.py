@@ -38,9 +38,15 @@ from helpers.text import Vocab, make_sequence_loader
 LEARNING_RATES = (3e-3, 1e-2)
 DROPOUT = 0.25
 SEEDS = (0, 1, 2)
-SETTINGS = {"hidden_size": 128, "embedding_dim": 32, "batch_size": 64, "max_epochs": 40,
-            "patience": 3, "criterion": "lowest validation perplexity of seed 0",
-            "seeds": list(SEEDS)}
+SETTINGS = {
+    "hidden_size": 128,
+    "embedding_dim": 32,
+    "batch_size": 64,
+    "max_epochs": 40,
+    "patience": 3,
+    "criterion": "lowest validation perplexity of seed 0",
+    "seeds": list(SEEDS),
+}
 
 trained = {}  # (seed, learning rate, dropout) -> (model, record)
 
@@ -53,11 +59,19 @@ def run(*, stage, **kwargs):
     else:
         try:
             model, record = train_surname_model(
-                **kwargs, hidden_size=SETTINGS["hidden_size"], max_epochs=SETTINGS["max_epochs"],
-                patience=SETTINGS["patience"], score_test=stage == "seeds")
+                **kwargs,
+                hidden_size=SETTINGS["hidden_size"],
+                max_epochs=SETTINGS["max_epochs"],
+                patience=SETTINGS["patience"],
+                score_test=stage == "seeds",
+            )
         except FloatingPointError as error:  # a diverged run is a result too: never chosen
-            return {"stage": stage, "diverged": str(error), "val_perplexity": None,
-                    "test_perplexity": None}
+            return {
+                "stage": stage,
+                "diverged": str(error),
+                "val_perplexity": None,
+                "test_perplexity": None,
+            }
         trained[key] = model, record
     return {**record, "stage": stage, "diverged": None}
 
@@ -65,9 +79,12 @@ def run(*, stage, **kwargs):
 def test_perplexity(model):
     splits = surname_splits()
     vocab = Vocab(splits["train"])
-    test = make_sequence_loader(language_model_dataset(splits["test"], vocab),
-                                pad_id=vocab.pad_id, batch_size=len(splits["test"]),
-                                shuffle=False)
+    test = make_sequence_loader(
+        language_model_dataset(splits["test"], vocab),
+        pad_id=vocab.pad_id,
+        batch_size=len(splits["test"]),
+        shuffle=False,
+    )
     return perplexity(model, test)["perplexity"]
 
 
@@ -86,8 +103,12 @@ def main():
     for seed in SEEDS:
         sweep.run(run, stage="seeds", seed=seed, **chosen)
     model = trained[(0, chosen["learning_rate"], chosen["dropout"])][0]
-    sweep.finish(summary={"chosen": {**chosen, "hidden_size": SETTINGS["hidden_size"]},
-                          "weights_of_seed_0": encode_state_dict(model)})
+    sweep.finish(
+        summary={
+            "chosen": {**chosen, "hidden_size": SETTINGS["hidden_size"]},
+            "weights_of_seed_0": encode_state_dict(model),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,20 @@ import torch
 from helpers.artefacts import Sweep
 from helpers.forget_gate import stream_run
 
-VARIANTS = [{"forget_gate": True, "input_bias": None}, {"forget_gate": False, "input_bias": -3.0},
-            {"forget_gate": False, "input_bias": None}]
-SETTINGS = {"variants": VARIANTS, "epochs": 20, "lr": 1e-2, "segments": 5, "test_segments": 200,
-            "segment_length": 20, "seeds": [0, 1, 2, 3, 4]}
+VARIANTS = [
+    {"forget_gate": True, "input_bias": None},
+    {"forget_gate": False, "input_bias": -3.0},
+    {"forget_gate": False, "input_bias": None},
+]
+SETTINGS = {
+    "variants": VARIANTS,
+    "epochs": 20,
+    "lr": 1e-2,
+    "segments": 5,
+    "test_segments": 200,
+    "segment_length": 20,
+    "seeds": [0, 1, 2, 3, 4],
+}
 
 
 def main():
@@ -34,9 +44,16 @@ def main():
     sweep = Sweep("lstm_stream", command="make experiments ONLY=lstm_stream", settings=SETTINGS)
     for variant in VARIANTS:
         for seed in SETTINGS["seeds"]:
-            sweep.run(stream_run, seed=seed, epochs=SETTINGS["epochs"], lr=SETTINGS["lr"],
-                      segments=SETTINGS["segments"], test_segments=SETTINGS["test_segments"],
-                      segment_length=SETTINGS["segment_length"], **variant)
+            sweep.run(
+                stream_run,
+                seed=seed,
+                epochs=SETTINGS["epochs"],
+                lr=SETTINGS["lr"],
+                segments=SETTINGS["segments"],
+                test_segments=SETTINGS["test_segments"],
+                segment_length=SETTINGS["segment_length"],
+                **variant,
+            )
     sweep.finish()
 
 

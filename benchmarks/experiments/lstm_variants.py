@@ -25,30 +25,52 @@ import torch
 from helpers.adding_runs import adding_run
 from helpers.artefacts import Sweep
 
-VARIANTS = [{"unit": "LSTM", "forget_bias": None}, {"unit": "LSTM", "forget_bias": 1.0},
-            {"unit": "LSTM-no-forget", "input_bias": -3.0},
-            {"unit": "LSTM-no-forget", "input_bias": None}]
-SETTINGS = {"variants": VARIANTS, "length": 100, "lr": 1e-2, "optimizer": "adam",
-            "clip_norm": 1.0, "epochs": 20, "seeds": [0, 1, 2, 3, 4]}
+VARIANTS = [
+    {"unit": "LSTM", "forget_bias": None},
+    {"unit": "LSTM", "forget_bias": 1.0},
+    {"unit": "LSTM-no-forget", "input_bias": -3.0},
+    {"unit": "LSTM-no-forget", "input_bias": None},
+]
+SETTINGS = {
+    "variants": VARIANTS,
+    "length": 100,
+    "lr": 1e-2,
+    "optimizer": "adam",
+    "clip_norm": 1.0,
+    "epochs": 20,
+    "seeds": [0, 1, 2, 3, 4],
+}
 
 
 def summary(runs):
     rows = []
     for variant in VARIANTS:
         group = [r for r in runs if all(r.get(k) == v for k, v in variant.items())]
-        rows.append({**variant, "test_mse": [r["test_mse"] for r in group],
-                     "seeds": [r["seed"] for r in group]})
+        rows.append(
+            {
+                **variant,
+                "test_mse": [r["test_mse"] for r in group],
+                "seeds": [r["seed"] for r in group],
+            }
+        )
     return rows
 
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("lstm_variants", command="make experiments ONLY=lstm_variants",
-                  settings=SETTINGS)
+    sweep = Sweep("lstm_variants", command="make experiments ONLY=lstm_variants", settings=SETTINGS)
     for variant in VARIANTS:
         for seed in SETTINGS["seeds"]:
-            sweep.run(adding_run, length=SETTINGS["length"], seed=seed, lr=SETTINGS["lr"],
-                      optimizer="adam", clip_norm=1.0, epochs=SETTINGS["epochs"], **variant)
+            sweep.run(
+                adding_run,
+                length=SETTINGS["length"],
+                seed=seed,
+                lr=SETTINGS["lr"],
+                optimizer="adam",
+                clip_norm=1.0,
+                epochs=SETTINGS["epochs"],
+                **variant,
+            )
     sweep.finish(summary=summary(sweep.runs))
 
 

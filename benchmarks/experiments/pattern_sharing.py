@@ -49,27 +49,39 @@ ROUNDS, PATIENCE = 80, 15
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", metavar="FOLDER",
-                        help="smoke test: 2 rounds, 2 seeds, written to FOLDER")
+    parser.add_argument(
+        "--quick", metavar="FOLDER", help="smoke test: 2 rounds, 2 seeds, written to FOLDER"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     quick = args.quick is not None
     seeds = SEEDS[:2] if quick else SEEDS
     rounds = 2 if quick else ROUNDS
-    settings = {"sizes": list(SIZES), "kinds": list(KINDS), "learning_rates": list(LEARNING_RATES),
-                "seeds": list(seeds), "rounds": rounds, "patience": PATIENCE,
-                "round_examples": 1000, "batch_size": 32,
-                "splits": "validation 1,000 and test 2,000 sequences of length 12, test_long "
-                          "2,000 of length 24; no sequence in two splits"}
-    command = (f"make experiments ONLY={NAME}" if not quick
-               else f"python benchmarks/experiments/{NAME}.py --quick {args.quick}")
+    settings = {
+        "sizes": list(SIZES),
+        "kinds": list(KINDS),
+        "learning_rates": list(LEARNING_RATES),
+        "seeds": list(seeds),
+        "rounds": rounds,
+        "patience": PATIENCE,
+        "round_examples": 1000,
+        "batch_size": 32,
+        "splits": "validation 1,000 and test 2,000 sequences of length 12, test_long "
+        "2,000 of length 24; no sequence in two splits",
+    }
+    command = (
+        f"make experiments ONLY={NAME}"
+        if not quick
+        else f"python benchmarks/experiments/{NAME}.py --quick {args.quick}"
+    )
     sweep = Sweep(NAME, command=command, settings=settings, folder=args.quick)
 
     models = {}
 
     def run(kind, train_size, seed, lr):
-        model, record = train_pattern_model(kind, train_size, seed=seed, lr=lr, rounds=rounds,
-                                            patience=PATIENCE, splits=splits)
+        model, record = train_pattern_model(
+            kind, train_size, seed=seed, lr=lr, rounds=rounds, patience=PATIENCE, splits=splits
+        )
         models[kind, train_size, seed, lr] = model
         return record
 
@@ -86,16 +98,25 @@ def main(argv=None):
         for seed in seeds:
             splits = pattern_splits(train_size, seed=seed)
             model = models[kind, train_size, seed, lr]
-            row = {"kind": kind, "train_size": train_size, "seed": seed, "lr": lr,
-                   "test_accuracy": pattern_accuracy(model, *splits["test"])}
+            row = {
+                "kind": kind,
+                "train_size": train_size,
+                "seed": seed,
+                "lr": lr,
+                "test_accuracy": pattern_accuracy(model, *splits["test"]),
+            }
             if kind != "MLP":  # the MLP cannot read 24 symbols
                 row["test_long_accuracy"] = pattern_accuracy(model, *splits["test_long"])
             final.append(row)
-    sweep.finish(summary={
-        "chosen_lr": [{"kind": kind, "train_size": size, "lr": lr}
-                      for (kind, size), lr in sorted(chosen.items())],
-        "final": final,
-    })
+    sweep.finish(
+        summary={
+            "chosen_lr": [
+                {"kind": kind, "train_size": size, "lr": lr}
+                for (kind, size), lr in sorted(chosen.items())
+            ],
+            "final": final,
+        }
+    )
     return 0
 
 

@@ -17,8 +17,16 @@ import torch
 from helpers.adding_runs import adding_run
 from helpers.artefacts import Sweep
 
-SETTINGS = {"init": "radius", "radius": 1.5, "optimizer": "sgd", "lr": 0.1, "epochs": 40,
-            "lengths": [10, 50], "clip_norms": [None, 1.0], "seeds": [0, 1, 2, 3, 4]}
+SETTINGS = {
+    "init": "radius",
+    "radius": 1.5,
+    "optimizer": "sgd",
+    "lr": 0.1,
+    "epochs": 40,
+    "lengths": [10, 50],
+    "clip_norms": [None, 1.0],
+    "seeds": [0, 1, 2, 3, 4],
+}
 
 
 def summary(runs):
@@ -27,23 +35,37 @@ def summary(runs):
         for clip_norm in SETTINGS["clip_norms"]:
             group = [r for r in runs if r["length"] == length and r["clip_norm"] == clip_norm]
             finished = [r["test_mse"] for r in group if not r["diverged"]]
-            rows.append({"length": length, "clip_norm": clip_norm, "runs": len(group),
-                         "diverged": sum(r["diverged"] for r in group),
-                         "test_mse": finished})
+            rows.append(
+                {
+                    "length": length,
+                    "clip_norm": clip_norm,
+                    "runs": len(group),
+                    "diverged": sum(r["diverged"] for r in group),
+                    "test_mse": finished,
+                }
+            )
     return rows
 
 
 def main():
     torch.set_num_threads(1)
     model = {k: SETTINGS[k] for k in ("init", "radius")}
-    sweep = Sweep("vanishing_clipping", command="make experiments ONLY=vanishing_clipping",
-                  settings=SETTINGS)
+    sweep = Sweep(
+        "vanishing_clipping", command="make experiments ONLY=vanishing_clipping", settings=SETTINGS
+    )
     for length in SETTINGS["lengths"]:
         for clip_norm in SETTINGS["clip_norms"]:
             for seed in SETTINGS["seeds"]:
-                sweep.run(adding_run, length=length, seed=seed, clip_norm=clip_norm,
-                          optimizer=SETTINGS["optimizer"], lr=SETTINGS["lr"],
-                          epochs=SETTINGS["epochs"], **model)
+                sweep.run(
+                    adding_run,
+                    length=length,
+                    seed=seed,
+                    clip_norm=clip_norm,
+                    optimizer=SETTINGS["optimizer"],
+                    lr=SETTINGS["lr"],
+                    epochs=SETTINGS["epochs"],
+                    **model,
+                )
     sweep.finish(summary=summary(sweep.runs))
 
 

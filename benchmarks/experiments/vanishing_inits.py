@@ -20,9 +20,16 @@ from helpers.adding_runs import adding_run, choose_on_validation
 from helpers.artefacts import Sweep
 
 INITS = [("orthogonal", "tanh"), ("identity", "relu")]
-SETTINGS = {"unit": "RNN", "inits": [list(pair) for pair in INITS], "optimizer": "adam",
-            "clip_norm": 1.0, "epochs": 40, "length": 100, "lrs": [1e-3, 3e-3],
-            "seeds": [0, 1, 2, 3, 4]}
+SETTINGS = {
+    "unit": "RNN",
+    "inits": [list(pair) for pair in INITS],
+    "optimizer": "adam",
+    "clip_norm": 1.0,
+    "epochs": 40,
+    "length": 100,
+    "lrs": [1e-3, 3e-3],
+    "seeds": [0, 1, 2, 3, 4],
+}
 
 
 def summary(runs):
@@ -30,22 +37,38 @@ def summary(runs):
     for init, nonlinearity in INITS:
         group = [r for r in runs if r["init"] == init]
         lr, by_lr = choose_on_validation(group)
-        rows.append({"init": init, "nonlinearity": nonlinearity, "chosen_lr": lr,
-                     "mean_best_val_by_lr": by_lr,
-                     "test_mse": [r["test_mse"] for r in group if r["lr"] == lr]})
+        rows.append(
+            {
+                "init": init,
+                "nonlinearity": nonlinearity,
+                "chosen_lr": lr,
+                "mean_best_val_by_lr": by_lr,
+                "test_mse": [r["test_mse"] for r in group if r["lr"] == lr],
+            }
+        )
     return rows
 
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("vanishing_inits", command="make experiments ONLY=vanishing_inits",
-                  settings=SETTINGS)
+    sweep = Sweep(
+        "vanishing_inits", command="make experiments ONLY=vanishing_inits", settings=SETTINGS
+    )
     for init, nonlinearity in INITS:
         for lr in SETTINGS["lrs"]:
             for seed in SETTINGS["seeds"]:
-                sweep.run(adding_run, unit="RNN", init=init, nonlinearity=nonlinearity,
-                          length=SETTINGS["length"], seed=seed, lr=lr, optimizer="adam",
-                          clip_norm=1.0, epochs=SETTINGS["epochs"])
+                sweep.run(
+                    adding_run,
+                    unit="RNN",
+                    init=init,
+                    nonlinearity=nonlinearity,
+                    length=SETTINGS["length"],
+                    seed=seed,
+                    lr=lr,
+                    optimizer="adam",
+                    clip_norm=1.0,
+                    epochs=SETTINGS["epochs"],
+                )
     sweep.finish(summary=summary(sweep.runs))
 
 

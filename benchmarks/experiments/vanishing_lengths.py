@@ -18,9 +18,17 @@ import torch
 from helpers.adding_runs import adding_run, choose_on_validation
 from helpers.artefacts import Sweep
 
-SETTINGS = {"unit": "RNN", "init": "default", "nonlinearity": "tanh", "optimizer": "adam",
-            "clip_norm": 1.0, "epochs": 40, "lengths": [10, 20, 50, 100], "lrs": [1e-3, 3e-3],
-            "seeds": [0, 1, 2, 3, 4]}
+SETTINGS = {
+    "unit": "RNN",
+    "init": "default",
+    "nonlinearity": "tanh",
+    "optimizer": "adam",
+    "clip_norm": 1.0,
+    "epochs": 40,
+    "lengths": [10, 20, 50, 100],
+    "lrs": [1e-3, 3e-3],
+    "seeds": [0, 1, 2, 3, 4],
+}
 
 
 def summary(runs):
@@ -28,21 +36,37 @@ def summary(runs):
     for length in SETTINGS["lengths"]:
         group = [r for r in runs if r["length"] == length]
         lr, by_lr = choose_on_validation(group)
-        rows.append({"length": length, "chosen_lr": lr, "mean_best_val_by_lr": by_lr,
-                     "test_mse": [r["test_mse"] for r in group if r["lr"] == lr]})
+        rows.append(
+            {
+                "length": length,
+                "chosen_lr": lr,
+                "mean_best_val_by_lr": by_lr,
+                "test_mse": [r["test_mse"] for r in group if r["lr"] == lr],
+            }
+        )
     return rows
 
 
 def main():
     torch.set_num_threads(1)
-    sweep = Sweep("vanishing_lengths", command="make experiments ONLY=vanishing_lengths",
-                  settings=SETTINGS)
+    sweep = Sweep(
+        "vanishing_lengths", command="make experiments ONLY=vanishing_lengths", settings=SETTINGS
+    )
     for length in SETTINGS["lengths"]:
         for lr in SETTINGS["lrs"]:
             for seed in SETTINGS["seeds"]:
-                sweep.run(adding_run, unit="RNN", init="default", nonlinearity="tanh",
-                          length=length, seed=seed, lr=lr, optimizer="adam", clip_norm=1.0,
-                          epochs=SETTINGS["epochs"])
+                sweep.run(
+                    adding_run,
+                    unit="RNN",
+                    init="default",
+                    nonlinearity="tanh",
+                    length=length,
+                    seed=seed,
+                    lr=lr,
+                    optimizer="adam",
+                    clip_norm=1.0,
+                    epochs=SETTINGS["epochs"],
+                )
     sweep.finish(summary=summary(sweep.runs))
 
 
