@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers.layers import recurrent_layer
+from helpers.text import length_mask
 from helpers.validation import _describe, check_choice, check_lengths
 
 __all__ = ["COMBINE_MODES", "combine_directions", "reverse_padded", "BidirectionalRNN"]
@@ -75,7 +76,7 @@ def reverse_padded(x, lengths):
     lengths = lengths.to(x.device)
     # step t of row n reads step L_n - 1 - t while t < L_n, and stays where it is after
     source = torch.where(
-        steps[None, :] < lengths[:, None], lengths[:, None] - 1 - steps[None, :], steps[None, :]
+        length_mask(lengths, T), lengths[:, None] - 1 - steps[None, :], steps[None, :]
     )
     index = source.reshape(N, T, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(1, index)

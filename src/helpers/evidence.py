@@ -277,6 +277,20 @@ def _check_resamples(n_resamples):
     return int(n_resamples)
 
 
+def _bootstrap_mean(array, confidence, n_resamples, seed):
+    """The percentile-bootstrap interval ``(low, high)`` of the mean of ``array`` (1-D)."""
+    result = stats.bootstrap(
+        (array,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=_check_resamples(n_resamples),
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(check_seed("seed", seed)),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def bootstrap_interval(values, *, confidence=0.95, n_resamples=2000, seed=0, unit="items"):
     """A percentile-bootstrap interval for the mean of per-item scores of one model.
 
@@ -289,23 +303,15 @@ def bootstrap_interval(values, *, confidence=0.95, n_resamples=2000, seed=0, uni
     """
     array = _values("values", values)
     confidence = _check_confidence(confidence)
-    result = stats.bootstrap(
-        (array,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=_check_resamples(n_resamples),
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(check_seed("seed", seed)),
-    )
+    low, high = _bootstrap_mean(array, confidence, n_resamples, seed)
     std = float(array.std(ddof=1))
     return Summary(
         tuple(array.tolist()),
         float(array.mean()),
         std,
         std / math.sqrt(len(array)),
-        float(result.confidence_interval.low),
-        float(result.confidence_interval.high),
+        low,
+        high,
         confidence,
         _check_unit(unit),
     )
@@ -326,22 +332,13 @@ def bootstrap_difference(
     a, b = _pair(a, b, 2)
     confidence = _check_confidence(confidence)
     differences = a - b
-    result = stats.bootstrap(
-        (differences,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=_check_resamples(n_resamples),
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(check_seed("seed", seed)),
-    )
-    interval = result.confidence_interval
+    low, high = _bootstrap_mean(differences, confidence, n_resamples, seed)
     return Difference(
         _check_names(names),
         (),
         float(differences.mean()),
-        float(interval.low),
-        float(interval.high),
+        low,
+        high,
         len(differences),
         confidence,
         _check_unit(unit),
