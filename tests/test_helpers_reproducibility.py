@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pytest
+import threadpoolctl
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,6 +61,8 @@ def test_one_thread_by_default_and_none_leaves_the_setting_alone():
     try:
         helpers.seed_everything(0)
         assert torch.get_num_threads() == 1
+        # numpy's BLAS too, whose idle threads would spin against other load
+        assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} == {1}
         torch.set_num_threads(2)
         helpers.seed_everything(0, threads=None)
         assert torch.get_num_threads() == 2
