@@ -1,6 +1,7 @@
 """The chapters as files: paired notebooks in sync, no outputs, the install cell, the toc."""
 
 import re
+import sys
 
 import jupytext
 import nbformat
@@ -88,6 +89,24 @@ def test_install_cell_is_valid_ipython_that_calls_pip(chapter):
     assert re.search(r"^    get_ipython\(\)\.run_line_magic\('pip', 'install ", python, re.M), (
         python
     )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_failed_install_says_so_in_the_install_cell(chapter, monkeypatch):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    first = next(c for c in jupytext.read(REPO / f"{chapter}.md").cells if c.cell_type == "code")
+    python = TransformerManager().transform_cell(first.source)
+    magics = []
+
+    class PipThatInstallsNothing:
+        def run_line_magic(self, name, line):
+            magics.append(name)
+
+    monkeypatch.setitem(sys.modules, "helpers", None)  # `import helpers` fails before and after
+    with pytest.raises(RuntimeError, match="Installing the book's `helpers` package failed") as failed:
+        exec(python, {"get_ipython": PipThatInstallsNothing})
+    assert magics == ["pip"] and isinstance(failed.value.__cause__, ImportError)
 
 
 def exercise_labels(chapter):
