@@ -104,7 +104,9 @@ def test_a_failed_install_says_so_in_the_install_cell(chapter, monkeypatch):
             magics.append(name)
 
     monkeypatch.setitem(sys.modules, "helpers", None)  # `import helpers` fails before and after
-    with pytest.raises(RuntimeError, match="Installing the book's `helpers` package failed") as failed:
+    with pytest.raises(
+        RuntimeError, match="Installing the book's `helpers` package failed"
+    ) as failed:
         exec(python, {"get_ipython": PipThatInstallsNothing})
     assert magics == ["pip"] and isinstance(failed.value.__cause__, ImportError)
 
