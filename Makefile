@@ -99,8 +99,11 @@ $(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
 	touch $@
 
 # Regenerate each chapter's .ipynb twin (no outputs) from its .md source.
+# After editing a chapter: every install cell from _config.yml's repository settings
+# (tools/install_cell.py), then the .ipynb twins from the .md sources.
 sync: install
-	$(VENV)/bin/jupytext --update --to ipynb chapters/*.md
+	$(PY) tools/install_cell.py
+	$(VENV)/bin/jupytext --update --to ipynb chapters/*.md instructors.md
 
 clean:
 	rm -rf _build _web test-artifacts

@@ -1,5 +1,6 @@
 """Shared fixtures: the repository layout and one fresh build of the book per test session."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
+# tools/ holds the build's own modules (install_cell, publish_notebooks), not part of helpers.
+sys.path.insert(0, str(REPO / "tools"))
 
 
 def toc_files() -> list[str]:
@@ -81,12 +84,17 @@ class BuildResult:
 def build_book(book_dir: Path, log_name: str) -> BuildResult:
     """Run tools/build_book.py (what `make book` runs) on book_dir; keep its log as an artifact."""
     ARTIFACTS.mkdir(exist_ok=True)
+    # Copies of the working tree have no .git: they publish notebooks pinned to this HEAD.
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, str(REPO / "tools" / "build_book.py"), str(book_dir)],
         cwd=book_dir,
         capture_output=True,
         text=True,
+        env={**os.environ, "BOOK_REVISION": revision},
     )
     seconds = time.perf_counter() - start
     log = result.stdout + result.stderr

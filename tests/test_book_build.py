@@ -1,11 +1,14 @@
 """The whole book builds fresh, and a broken chapter makes the build fail."""
 
+import json
 import re
+import subprocess
 
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, build_book, copy_working_tree, toc_files
+import install_cell
+from conftest import REPO, book_config, build_book, copy_working_tree, notebook_pages, toc_files
 
 pytestmark = pytest.mark.slow  # builds the whole book (about 8 minutes)
 
@@ -31,6 +34,27 @@ def test_chapters_were_executed_during_the_build(built_book):
     # printed by a cell of chapters/notation.md, so present only if it ran
     assert "largest difference between the book's equation and nn.RNN: " in html
     assert "parameters: 72 = H(D + H + 2) = 72" in html
+
+
+def test_the_site_publishes_every_notebook_pinned_to_the_build_revision(built_book):
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    url = book_config()["repository"]["url"]
+    for page in notebook_pages():
+        published = json.loads((built_book.html / "notebooks" / f"{page}.ipynb").read_text())
+        twin = json.loads((REPO / f"{page}.ipynb").read_text())
+        code = [i for i, c in enumerate(published["cells"]) if c["cell_type"] == "code"]
+        install = "".join(published["cells"][code[0]]["source"])
+        assert install_cell.requirement_of(install) == (
+            f"rnn-book-helpers @ git+{url}@{revision}"
+        ), page
+        assert published["metadata"]["rnn_book"]["revision"] == revision
+        # the rest is the twin as committed
+        assert published["cells"][code[0] + 1 :] == twin["cells"][code[0] + 1 :], page
+        assert install_cell.stamp(
+            install, install_cell.requirement_of("".join(twin["cells"][code[0]]["source"]))
+        ) == "".join(twin["cells"][code[0]]["source"])
 
 
 @pytest.mark.parametrize("page", ["chapters/bptt", "chapters/comparing_units"])

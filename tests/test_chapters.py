@@ -10,6 +10,7 @@ import pytest
 import helpers.exercises
 from helpers.exercise_catalog import KINDS, chapter_exercises
 
+import install_cell
 from conftest import REPO, book_config, notebook_pages, toc_files
 
 CHAPTERS = notebook_pages()
@@ -67,14 +68,19 @@ def test_paired_notebook_has_no_outputs(chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_first_code_cell_installs_helpers_from_the_repository(chapter):
+def test_first_code_cell_is_the_install_cell_of_the_repository_settings(chapter):
     repository = book_config()["repository"]
     code_cells = [c for c in jupytext.read(REPO / f"{chapter}.md").cells if c.cell_type == "code"]
     assert code_cells, f"{chapter} has no code cell"
     first = code_cells[0].source
+    # exactly the cell tools/install_cell.py writes from _config.yml (`make sync` rewrites it)
+    assert first == install_cell.source_cell(), f"{chapter}: run `make sync`"
     assert re.search(r"^try:\n    import helpers\nexcept ImportError:", first, re.M), first
-    pip_line = f'%pip install --quiet "helpers @ git+{repository["url"]}@{repository["branch"]}"'
+    pip_line = (
+        f'%pip install --quiet "rnn-book-helpers @ git+{repository["url"]}@{repository["branch"]}"'
+    )
     assert pip_line in first, f"the install cell of {chapter} must contain {pip_line}"
+    assert first.endswith("print(helpers.version.describe())")
     assert "remove-cell" in code_cells[0].metadata.get("tags", [])
 
 

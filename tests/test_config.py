@@ -57,6 +57,7 @@ def test_repository_url_is_named_in_one_place():
     # Everything else that names a GitHub repository must name this one.
     checked = [
         REPO / "README.md",
+        REPO / "pyproject.toml",
         REPO / "preface.md",
         REPO / "instructors.md",
         *sorted((REPO / "chapters").glob("*.md")),

@@ -9,6 +9,7 @@ saved under test-artifacts/site/.
 import functools
 import os
 import shutil
+import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -199,10 +200,20 @@ def test_launch_buttons_open_the_paired_notebook(visit, name):
     binder = page.eval_on_selector_all('a[href*="mybinder.org"]', "els => els.map(e => e.href)")
     repository = book_config()["repository"]
     owner_repo = urlparse(repository["url"]).path.strip("/")
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    # Colab opens the notebook this build published (install cell pinned to the
+    # revision), on the branch the site is published to.
     assert colab == [
-        f"https://colab.research.google.com/github/{owner_repo}/blob/{repository['branch']}/{name}.ipynb"
+        f"https://colab.research.google.com/github/{owner_repo}/blob/"
+        f"{repository['site_branch']}/notebooks/{name}.ipynb"
     ]
-    assert len(binder) == 1 and binder[0].startswith(f"https://mybinder.org/v2/gh/{owner_repo}/")
+    assert (REPO / "_build" / "html" / "notebooks" / f"{name}.ipynb").is_file()
+    # Binder builds this very commit, whose binder/ installs its own helpers.
+    assert len(binder) == 1 and binder[0].startswith(
+        f"https://mybinder.org/v2/gh/{owner_repo}/{revision}?"
+    )
     notebook_path = parse_qs(urlparse(binder[0]).query)["urlpath"][0].removeprefix("tree/")
     assert notebook_path == f"{name}.ipynb"
     assert (REPO / notebook_path).is_file()

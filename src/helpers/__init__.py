@@ -15,6 +15,8 @@ The modules:
   :func:`float64_device`, where float64 checks can run (not on Apple's MPS).
 - :mod:`helpers.reproducibility`: :func:`seed_everything`, one seed for every
   random number generator a chapter uses.
+- :mod:`helpers.version`: the distribution's version (``helpers.__version__``)
+  and where it was installed from, which every install cell prints.
 - :mod:`helpers.source`: :func:`show_source`, shows the tested code of a helper
   in the page, so readers read the code the tests test.
 - :mod:`helpers.numpy_rnn`: the vanilla RNN in numpy, forward and backward
@@ -114,6 +116,7 @@ from helpers import (
     text_models,
     training,
     validation,
+    version,
 )
 from helpers.device import DEVICE_ENV_VAR, float64_device, get_device, supports_float64
 from helpers.reproducibility import seed_everything
@@ -150,5 +153,6 @@ __all__ = [
     "text_models",
     "training",
     "validation",
+    "version",
 ]
-__version__ = "0.1.0"
+__version__ = version.version()

@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from helpers.validation import _describe
+from helpers.version import version as helpers_version
 
 __all__ = [
     "RESULTS_DIR",
@@ -57,7 +58,7 @@ __all__ = [
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 #: Packages whose versions a result depends on, recorded in every artefact.
-_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "helpers")
+_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn")
 
 
 def _check_name(name):
@@ -91,6 +92,7 @@ def _package_versions():
         except metadata.PackageNotFoundError:
             versions[package] = None
     versions["torch"] = torch.__version__
+    versions["helpers"] = helpers_version()
     return versions
 
 
