@@ -1,6 +1,7 @@
 # Two commands, from a fresh clone:
 #   make book   build the whole website into _build/html, executing every chapter
 #   make test   run every test (unit tests, the fresh book build, the browser site test)
+#   make test-colab  the chapters on Colab's own package versions (tools/colab_check.py)
 #   make test-fast   the tests not marked slow (no book build, kernels or installs): minutes
 #   make lint   ruff: lint and format check of the Python code
 #   make bench  measure: recurrent layers vs torch.nn, every chapter, the book build (benchmarks/)
@@ -17,13 +18,19 @@ STAMP  := $(VENV)/.installed
 WEB    := _web/vendor
 WHEELS := .cache/wheelhouse
 
-.PHONY: book test test-fast lint bench experiments compare-units assignments grade install web-assets wheelhouse sync clean
+.PHONY: book test test-colab test-fast lint bench experiments compare-units assignments grade install web-assets wheelhouse sync clean
 
 book: install web-assets
 	$(PY) tools/build_book.py
 
 test: install web-assets wheelhouse
 	$(PY) -m pytest
+
+# Colab's own versions (colab/constraints.txt): pip changes none of them, every notebook
+# runs alone in an empty folder, the explorers work on ipywidgets 7; report in
+# test-artifacts/colab/report.md (tools/colab_check.py).
+test-colab: install
+	$(PY) tools/colab_check.py
 
 # The quick loop while coding: every test not marked slow (see pyproject.toml's markers).
 test-fast: install
@@ -95,7 +102,7 @@ wheelhouse: $(WHEELS)/.downloaded
 $(WHEELS)/.downloaded: requirements.txt pyproject.toml | $(STAMP)
 	mkdir -p $(WHEELS)
 	$(PY) -m pip download --quiet --dest $(WHEELS) setuptools wheel torch==2.13.0 \
-	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|scipy|scikit-learn|joblib|threadpoolctl|names|english-words|pyphen|num2words|docopt|jiwer|click|rapidfuzz)==')
+	  $$($(PY) -m pip freeze | grep -iE '^(numpy|matplotlib|ipywidgets|tqdm|scipy|scikit-learn|joblib|threadpoolctl|names|english-words|pyphen|num2words|docopt|jiwer|click|rapidfuzz|jupytext|nbformat|nbclient|ipykernel)==')
 	touch $@
 
 # Regenerate each chapter's .ipynb twin (no outputs) from its .md source.

@@ -59,7 +59,7 @@ def test_student_install_into_a_clean_environment(tmp_path):
     installed_line = next(
         line for line in log.splitlines() if line.startswith("Successfully installed")
     )
-    assert " helpers-" in installed_line
+    assert " rnn-book-helpers-" in installed_line
     assert " torch-" not in installed_line, installed_line
 
     report = json.loads(run(python, "-c", IMPORT_EVERYTHING, cwd=tmp_path).strip().splitlines()[-1])

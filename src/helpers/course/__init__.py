@@ -14,6 +14,8 @@ above everything else in the package (it may import any of it; nothing outside
   into a CSV and one feedback file each (``python -m helpers.course.grading``).
 - :mod:`helpers.course.checks`: the automatic checks the chapters' exercise
   cells call (``helpers.exercises.check_...`` in the chapters).
+- :mod:`helpers.course.sources`: the book's sources, from the clone the code
+  runs in or a fresh clone at the installed commit (the instructors' page on Colab).
 - :mod:`helpers.course.feedback`: what every check is built from: the report,
   safe calls of the student's code, and feedback on arrays and tensors.
 
