@@ -8,6 +8,7 @@ book's bptt chapter itself and its unmodified student version.
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -107,7 +108,8 @@ STEP_LOOPING = "    while True:\n        pass"
 # Generous limits: a busy machine must not trip them (`import helpers` alone can take
 # over 5 s under load). The looping cell hits CELL_TIMEOUT, the stuck kernel TIMEOUT.
 CELL_TIMEOUT = 30
-TIMEOUT = 90
+TIMEOUT = 20  # CPU seconds of all the cells; the sleeping one hits 4 x 20 + 60 s of wall time
+STUCK_MARKER = f"rnn-book-stuck-{os.getpid()}"
 
 
 def submission(student, clip=CLIP_RIGHT, step=STEP_RIGHT, before=None, delete=None):
@@ -143,10 +145,12 @@ def graded(tmp_path_factory):
         "deleted": submission(student, delete="def my_step_forward"),
         "kills_in_function": submission(student, step="    import os\n    os._exit(1)"),
         "unmodified": student,
+        # sleeps (no CPU time) and ignores interrupts, in a child process named by a marker
         "stuck": submission(
             student,
             before=(
-                f"import os, time\nopen({str(root / 'stuck.pid')!r}, 'w').write(str(os.getpid()))\n"
+                "import subprocess, sys, time\n"
+                f"subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(1)', {STUCK_MARKER!r}])\n"
                 "while True:\n    try:\n        time.sleep(0.1)\n"
                 "    except BaseException:\n        pass"
             ),
@@ -170,7 +174,16 @@ def graded(tmp_path_factory):
 def test_the_csv_has_one_row_per_notebook_and_one_column_per_implementation_exercise(graded):
     grades, out, _ = graded
     rows = list(csv.DictReader(open(out / "grades.csv")))
-    assert list(rows[0]) == ["submission", "status", "small-clip", "small-step", "total", "seconds"]
+    assert list(rows[0]) == [
+        "submission",
+        "status",
+        "small-clip",
+        "small-step",
+        "total",
+        "seconds",
+        "isolation",
+        "sha256",
+    ]
     assert (
         [row["submission"] for row in rows]
         == sorted(grades)
@@ -226,8 +239,8 @@ def test_wrong_answers_get_the_checks_diagnosis(graded):
     wrong = graded[0]["wrong"]
     assert "✗" in wrong.feedback["small-clip"] and "checks failed" in wrong.feedback["small-clip"]
     assert "tanh" in wrong.feedback["small-step"]
-    # The notebook's own check cells raised too, and are listed.
-    assert any("CheckFailed" in error for error in wrong.cell_errors)
+    # While grading, the notebook's own check cells only say that the grader runs the checks.
+    assert wrong.cell_errors == []
 
 
 def test_a_crash_costs_only_what_it_breaks(graded):
@@ -240,15 +253,15 @@ def test_a_crash_costs_only_what_it_breaks(graded):
 def test_an_infinite_loop_is_interrupted_and_the_other_checks_still_count(graded):
     loop = graded[0]["loop"]
     assert loop.status == "graded" and loop.points["small-clip"] == 1
-    assert "interrupted" in loop.feedback["small-step"]
-    assert any("KeyboardInterrupt" in error for error in loop.cell_errors)
+    # the call ran out of CPU time in the sandbox, the check reports it
+    assert "CellTimeLimit" in loop.feedback["small-step"]
 
 
 def test_sys_exit_is_a_cell_error_and_a_dead_kernel_reruns_without_the_cell(graded):
     grades = graded[0]
     assert any("SystemExit" in error for error in grades["sys_exit"].cell_errors)
     assert grades["kernel_dies"].cell_errors == [
-        "cell 2 (`import os`): the kernel died here (exit(), quit(), os._exit or a crash); "
+        "cell 2 (`import os`): the process ended here (exit(), quit(), os._exit or a crash); "
         "the notebook ran again without this cell"
     ]
 
@@ -259,14 +272,10 @@ def test_a_deleted_cell_leaves_its_function_not_defined(graded):
 
 
 def test_a_function_that_kills_the_kernel_costs_its_own_exercise(graded):
-    # Its own check cell kills the kernel; the rerun without that cell leaves it undefined.
+    # The grader's call of it ends the sandbox's process: that check fails, the other passed.
     killed = graded[0]["kills_in_function"]
     assert killed.points == {"small-clip": 1, "small-step": 0}
-    assert any(
-        "(`def my_step_forward(x, h_prev, Wx, Wh, b):`): the kernel died here" in error
-        for error in killed.cell_errors
-    )
-    assert "`my_step_forward` is not defined" in killed.feedback["small-step"]
+    assert "ended the process it ran in" in killed.feedback["small-step"]
 
 
 def test_an_unmodified_student_notebook_is_told_what_to_replace(graded):
@@ -276,19 +285,21 @@ def test_an_unmodified_student_notebook_is_told_what_to_replace(graded):
         assert "replace `raise NotImplementedError()`" in unmodified.feedback[label]
 
 
-@pytest.mark.timing
-def test_an_uninterruptible_loop_hits_the_time_limit_and_is_killed(graded):
-    grades, out, _ = graded
+def test_a_sleeping_loop_hits_the_wall_clock_limit_and_is_killed(graded):
+    grades = graded[0]
     stuck = grades["stuck"]
     assert stuck.status == "time limit"
-    assert TIMEOUT <= stuck.seconds < TIMEOUT + 30
-    assert f"time limit of {TIMEOUT} s" in stuck.feedback["small-clip"]
-    # The kernel that ignored every interrupt is gone (or a zombie waiting to be reaped).
-    status = Path(f"/proc/{int((out.parent / 'stuck.pid').read_text())}/status")
+    assert "ran past the time limit" in stuck.feedback["small-clip"]
+    # the sandbox's processes are gone: none carries the marker the cell put in its name
+    alive = [p for p in Path("/proc").glob("[0-9]*/cmdline") if _has_marker(p)]
+    assert alive == []
+
+
+def _has_marker(cmdline):
     try:
-        assert "\nState:\tZ" in status.read_text()
-    except FileNotFoundError:
-        pass
+        return STUCK_MARKER.encode() in cmdline.read_bytes()
+    except OSError:
+        return False
 
 
 def test_files_that_are_not_notebooks_are_graded_zero(graded):
@@ -317,7 +328,12 @@ def test_the_bptt_chapter_itself_gets_full_marks_and_its_student_version_zero(tm
     nbformat.write(student_notebook(REPO / "chapters/bptt.md"), tmp_path / "student.ipynb")
     reference = grade_submission(REPO / "chapters/bptt.md", tmp_path / "reference.ipynb")
     student = grade_submission(REPO / "chapters/bptt.md", tmp_path / "student.ipynb")
-    assert reference.points == {"bptt-step-backward": 1} and reference.cell_errors == []
+    assert reference.points == {"bptt-step-backward": 1}
+    # while grading, the chapter's own cells that use the withheld reference raise (and the
+    # cells that use their results): nothing else does
+    assert reference.cell_errors and all(
+        "ReferenceWithheld" in error or "NameError" in error for error in reference.cell_errors
+    )
     assert student.points == {"bptt-step-backward": 0}
     assert "raised NotImplementedError" in student.feedback["bptt-step-backward"]
 
@@ -354,3 +370,30 @@ def test_the_module_runs_as_a_command(tmp_path, module):
     """The new path, and the old one kept as an alias for one release."""
     done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "grades.csv" in done.stdout
+
+
+def test_every_chapters_own_solutions_get_full_marks_from_the_sandboxed_grader(tmp_path):
+    """Every check works across the sandbox's wall: callbacks (unroll's step), modules sent
+    back (notation's nn.RNN), gradients (the masked loss), numpy scalars, handles (caches)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import jupytext
+
+    from helpers.course.exercise_catalog import chapter_exercises
+
+    chapters = [
+        path
+        for path in sorted((REPO / "chapters").glob("*.md"))
+        if any(e.kind == "Implementation" for e in chapter_exercises(path))
+    ]
+    assert len(chapters) >= 16
+
+    def grade(chapter):
+        notebook = tmp_path / f"{chapter.stem}.ipynb"
+        jupytext.write(jupytext.read(chapter), notebook)
+        return chapter.stem, grade_submission(chapter, notebook, timeout=600, cell_timeout=300)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        grades = dict(pool.map(grade, chapters))
+    short = {name: (g.status, g.total, len(g.points)) for name, g in grades.items()}
+    assert all(g.status == "graded" and g.total == len(g.points) for g in grades.values()), short

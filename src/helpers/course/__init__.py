@@ -14,6 +14,11 @@ above everything else in the package (it may import any of it; nothing outside
   into a CSV and one feedback file each (``python -m helpers.course.grading``).
 - :mod:`helpers.course.checks`: the automatic checks the chapters' exercise
   cells call (``helpers.exercises.check_...`` in the chapters).
+- :mod:`helpers.course.sandbox`, :mod:`helpers.course.runner`,
+  :mod:`helpers.course.remote`, :mod:`helpers.course.tripwires`: what grading
+  is built from: each submission in a sandbox, its cells run there, its
+  functions called from the grader with only plain data coming back, the
+  graded exercises' references withheld from it.
 - :mod:`helpers.course.sources`: the book's sources, from the clone the code
   runs in or a fresh clone at the installed commit (the instructors' page on Colab).
 - :mod:`helpers.course.feedback`: what every check is built from: the report,

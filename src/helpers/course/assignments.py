@@ -86,6 +86,33 @@ def _strip_markdown(source, inside):
     return "\n".join(kept).strip("\n"), inside
 
 
+_SOURCE_LEFT_OUT = (
+    "*The website shows the tested reference's code here. The student version leaves it "
+    "out: an exercise of this chapter asks you to write it.*"
+)
+
+
+def _withheld_names(notebook):
+    """Function names of the references the chapter's exercise checks ask students to write."""
+    from helpers.course.tripwires import references_for
+
+    checks = [
+        name
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for name in re.findall(r"\b(check_\w+)\(", cell.source)
+    ]
+    return {reference.partition(":")[2] for reference in references_for(checks)}
+
+
+def _shows_withheld_source(source, withheld):
+    """Whether the cell prints the code of a withheld reference (``show_source(...)``)."""
+    for call in re.findall(r"show_source\(([^)]*)\)", source):
+        if any(re.search(rf"\b{re.escape(name)}\b", call) for name in withheld):
+            return True
+    return False
+
+
 def student_notebook(path):
     """The student version of the chapter at ``path`` (a ``.md`` or ``.ipynb`` notebook).
 
@@ -105,6 +132,7 @@ def student_notebook(path):
     if not path.is_file():
         raise FileNotFoundError(f"no chapter at {path}")
     notebook = jupytext.read(path)
+    withheld = _withheld_names(notebook)
     cells = []
     inside = False
     for index, cell in enumerate(notebook.cells):
@@ -117,6 +145,9 @@ def student_notebook(path):
             if inside:  # a code cell of a solution dropdown
                 continue
             text = _strip_code(cell.source, where)
+            if _shows_withheld_source(text, withheld):
+                cells.append(nbformat.v4.new_markdown_cell(_SOURCE_LEFT_OUT))
+                continue
             cells.append(nbformat.v4.new_code_cell(text))
         else:
             cells.append(nbformat.v4.new_raw_cell(cell.source))
