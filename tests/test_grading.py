@@ -397,3 +397,33 @@ def test_every_chapters_own_solutions_get_full_marks_from_the_sandboxed_grader(t
         grades = dict(pool.map(grade, chapters))
     short = {name: (g.status, g.total, len(g.points)) for name, g in grades.items()}
     assert all(g.status == "graded" and g.total == len(g.points) for g in grades.values()), short
+
+
+def test_the_weaker_isolation_still_grades_and_withholds_the_reference(tmp_path):
+    """Without bubblewrap (macOS, a container without namespaces): the checks still run out of
+    reach and the reference is still withheld; the CSV names the level."""
+    chapter = tmp_path / "small.md"
+    chapter.write_text(CHAPTER)
+    student = student_notebook(chapter)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cheat = submission(student)
+    for cell in cheat.cells:
+        if "def my_step_forward" in cell.source:
+            cell.source = (
+                "from helpers.numpy_rnn import rnn_step_forward as my_step_forward\n"
+                "helpers.exercises.check_rnn_step_forward(my_step_forward)"
+            )
+    nbformat.write(submission(student), folder / "right.ipynb")
+    nbformat.write(cheat, folder / "cheat.ipynb")
+    grades = {
+        g.submission: g
+        for g in grade_folder(
+            chapter, folder, tmp_path / "out", level="process group", jobs=2, progress=False
+        )
+    }
+    assert grades["right"].points == {"small-clip": 1, "small-step": 1}
+    assert grades["cheat"].points == {"small-clip": 1, "small-step": 0}
+    assert "ReferenceWithheld" in grades["cheat"].feedback["small-step"]
+    rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert {row["isolation"] for row in rows} == {"process group"}
