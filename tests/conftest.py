@@ -106,3 +106,14 @@ def build_book(book_dir: Path, log_name: str) -> BuildResult:
 def built_book() -> BuildResult:
     """The book built fresh from this working tree, once per test session."""
     return build_book(REPO, "book-build.log")
+
+
+def require_bubblewrap():
+    """Skip where bubblewrap is missing or refused; in CI (which installs it) fail instead."""
+    from helpers.course.sandbox import best_level
+
+    if best_level() != "bubblewrap":
+        message = "bubblewrap is missing or refused (apt-get install bubblewrap)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must grade with it")
+        pytest.skip(message)

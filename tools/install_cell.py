@@ -115,12 +115,17 @@ def build_revision(book_dir: Path = REPO) -> str:
     return result.stdout.strip()
 
 
-def published_requirement(book_dir: Path = REPO) -> str:
-    """What the published notebooks install, by `repository.install_from`."""
+def published_requirement(book_dir: Path = REPO, revision: str | None = None) -> str:
+    """What the published notebooks install, by `repository.install_from`.
+
+    Args:
+        book_dir: the book's folder.
+        revision: the commit being built; None to read it with git (only for `revision`).
+    """
     settings = repository_settings(book_dir)
     if settings["install_from"] == "release":
         return release_requirement(project_version(book_dir))
-    return git_requirement(settings["url"], build_revision(book_dir))
+    return git_requirement(settings["url"], revision or build_revision(book_dir))
 
 
 def requirement_of(cell_source: str) -> str:

@@ -56,10 +56,7 @@ def _settings(app):
         except ValueError as error:
             raise ExtensionError(str(error)) from None
         revision = _revision(book_dir)
-        if settings["install_from"] == "release":
-            requirement = install_cell.release_requirement(install_cell.project_version(book_dir))
-        else:
-            requirement = install_cell.git_requirement(settings["url"], revision)
+        requirement = install_cell.published_requirement(book_dir, revision)
         settings["revision"] = revision
         settings["requirement"] = requirement
         settings.setdefault("site_branch", "gh-pages")

@@ -123,20 +123,6 @@ def encode(value, handles=None):
 
 # torch.nn's recurrent modules travel as their settings and weights (exact classes only:
 # a subclass or a hook would run the submission's code in the grader)
-_RECURRENT = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
-_SETTINGS = (
-    "input_size",
-    "hidden_size",
-    "num_layers",
-    "bias",
-    "batch_first",
-    "dropout",
-    "bidirectional",
-    "proj_size",
-    "nonlinearity",
-)
-
-
 _LAYER = (
     "input_size",
     "hidden_size",
@@ -156,6 +142,8 @@ _ACCEPTED = {
     "LSTMCell": _CELL,
     "GRUCell": _CELL,
 }
+_RECURRENT = tuple(_ACCEPTED)
+_SETTINGS = tuple(dict.fromkeys(k for keys in _ACCEPTED.values() for k in keys))
 
 
 def _encode_recurrent_module(value, torch):

@@ -163,13 +163,6 @@ class Sandbox:
         self._cgroup = None
 
     @property
-    def process_limit(self) -> str:
-        """How the process count is limited: ``"pids cgroup"``, ``"RLIMIT_NPROC"`` or ``"none"``."""
-        if self._cgroup is not None and self._cgroup.path is not None:
-            return "pids cgroup"
-        return "RLIMIT_NPROC" if os.geteuid() != 0 else "none"
-
-    @property
     def home(self) -> str:
         """The private folder as the sandboxed process sees it."""
         return SANDBOX_HOME if self.level == "bubblewrap" else str(self.folder)
